@@ -1,0 +1,197 @@
+"""Figures the chapters share: samples, class balance, training curves, errors.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
+drawn twice and no global plotting state changes; a notebook shows the figure when it is
+the cell's last expression.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+# Modest size and resolution keep the stored notebooks small.
+DPI = 80
+
+
+def _check_images(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim == 2 and images.shape[1] == 784:
+        images = images.reshape(-1, 28, 28)
+    if images.ndim != 3:
+        raise ValueError(f"expected images of shape (N, 28, 28), (N, 28, 28, 1) or (N, 784); got {images.shape}")
+    return images
+
+
+def _grid(count: int, columns: int, cell_inches: float = 1.0) -> tuple[Figure, np.ndarray]:
+    rows = max(1, int(np.ceil(count / columns)))
+    figure = Figure(figsize=(columns * cell_inches, rows * cell_inches * 1.15), dpi=DPI, layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False).ravel())
+    for axis in axes:
+        axis.set_axis_off()
+    return figure, axes
+
+
+def plot_samples(
+    images: np.ndarray,
+    labels: Sequence[int],
+    *,
+    count: int = 30,
+    columns: int = 10,
+    title: str | None = None,
+) -> Figure:
+    """Show the first ``count`` images in a grid, each titled with its label.
+
+    Example:
+        >>> plot_samples(x_train, y_train, count=20)  # doctest: +SKIP
+    """
+    images = _check_images(images)
+    if count < 1 or columns < 1:
+        raise ValueError(f"count and columns must be positive; got count={count}, columns={columns}")
+    count = min(count, len(images))
+    figure, axes = _grid(count, min(columns, count))
+    for axis, image, label in zip(axes, images[:count], labels[:count]):
+        axis.imshow(image, cmap="gray_r", vmin=0, vmax=image.max() or 1)
+        axis.set_title(str(label), fontsize=10)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_class_balance(labels_by_split: Mapping[str, np.ndarray], *, num_classes: int = 10) -> Figure:
+    """Bar chart of how many examples of each digit every split holds.
+
+    Example:
+        >>> plot_class_balance({"train": y_train, "test": y_test})  # doctest: +SKIP
+    """
+    import pandas as pd
+    import seaborn as sns
+
+    if not labels_by_split:
+        raise ValueError("pass at least one split, for example {'train': y_train}")
+    counts = pd.DataFrame(
+        [
+            {"split": split, "digit": digit, "share": share}
+            for split, labels in labels_by_split.items()
+            for digit, share in enumerate(np.bincount(np.asarray(labels), minlength=num_classes) / len(labels))
+        ]
+    )
+    figure = Figure(figsize=(7, 3), dpi=DPI, layout="constrained")
+    axis = figure.subplots()
+    sns.barplot(data=counts, x="digit", y="share", hue="split", ax=axis)
+    axis.axhline(1 / num_classes, color="black", linewidth=0.8, linestyle="--")
+    axis.set_ylabel("share of the split")
+    axis.set_title("Examples of each digit (dashed: a perfectly even 10%)")
+    return figure
+
+
+def plot_history(history: Mapping[str, Sequence[float]], *, title: str | None = None) -> Figure:
+    """Training and validation loss and accuracy per epoch, side by side.
+
+    Example:
+        >>> plot_history(run.history)  # doctest: +SKIP
+    """
+    for key in ("loss", "val_loss"):
+        if key not in history:
+            raise ValueError(f"history has no '{key}'; train with validation_data (keys: {sorted(history)})")
+    figure = Figure(figsize=(9, 3.2), dpi=DPI, layout="constrained")
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for axis, metric, label in ((loss_axis, "loss", "loss"), (accuracy_axis, "accuracy", "accuracy")):
+        if metric not in history:
+            axis.set_axis_off()
+            continue
+        axis.plot(epochs, history[metric], marker="o", markersize=3, label="training")
+        axis.plot(epochs, history[f"val_{metric}"], marker="o", markersize=3, label="validation")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    num_classes: int = 10,
+    title: str | None = None,
+) -> Figure:
+    """Heatmap of the confusion matrix (scikit-learn), errors only on a light scale.
+
+    The diagonal holds nearly all examples and would wash out the colours, so the cells
+    are coloured by count with the diagonal masked, and every cell is annotated.
+
+    Example:
+        >>> plot_confusion_matrix(y_test, predictions.argmax(axis=1))  # doctest: +SKIP
+    """
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix
+
+    classes = list(range(num_classes))
+    matrix = confusion_matrix(y_true, y_pred, labels=classes)
+    figure = Figure(figsize=(6, 5), dpi=DPI, layout="constrained")
+    axis = figure.subplots()
+    sns.heatmap(
+        matrix,
+        mask=np.eye(num_classes, dtype=bool),
+        annot=True,
+        fmt="d",
+        cmap="Reds",
+        cbar_kws={"label": "misclassified test digits"},
+        linewidths=0.5,
+        linecolor="lightgray",
+        ax=axis,
+    )
+    # Write the correct counts on the masked diagonal in a neutral colour.
+    for digit in classes:
+        axis.text(digit + 0.5, digit + 0.5, str(matrix[digit, digit]), ha="center", va="center", fontsize=7, color="gray")
+    axis.set_xlabel("predicted digit")
+    axis.set_ylabel("true digit")
+    axis.set_title(title or f"Confusion matrix: {int(matrix.sum() - np.trace(matrix))} errors")
+    return figure
+
+
+def plot_misclassified(
+    images: np.ndarray,
+    y_true: np.ndarray,
+    probabilities: np.ndarray,
+    *,
+    count: int = 30,
+    columns: int = 10,
+    title: str | None = None,
+) -> Figure:
+    """Gallery of misclassified digits, most confident mistakes first.
+
+    Each title reads ``true→predicted`` with the model's confidence in its prediction.
+
+    Example:
+        >>> plot_misclassified(x_test, y_test, probabilities)  # doctest: +SKIP
+    """
+    images = _check_images(images)
+    y_true = np.asarray(y_true)
+    probabilities = np.asarray(probabilities)
+    if probabilities.shape[0] != len(y_true) or len(images) != len(y_true):
+        raise ValueError(
+            f"images ({len(images)}), labels ({len(y_true)}) and probabilities ({len(probabilities)}) must match"
+        )
+    predicted = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    wrong = np.flatnonzero(predicted != y_true)
+    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:count]
+    if wrong.size == 0:
+        figure = Figure(figsize=(4, 1), dpi=DPI)
+        figure.text(0.5, 0.5, "No misclassified digits", ha="center", va="center")
+        return figure
+    figure, axes = _grid(wrong.size, min(columns, wrong.size), cell_inches=1.1)
+    for axis, index in zip(axes, wrong):
+        axis.imshow(images[index], cmap="gray_r")
+        axis.set_title(f"{y_true[index]}→{predicted[index]} ({confidence[index]:.0%})", fontsize=8, color="firebrick")
+    figure.suptitle(title or f"{wrong.size} misclassified test digits, most confident first (true→predicted)")
+    return figure

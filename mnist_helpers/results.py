@@ -1,0 +1,177 @@
+"""Results records: one JSON file per chapter, one object per trained model.
+
+``results/<notebook stem>.json`` holds a list of objects with at least ``model``,
+``test_error`` (a fraction), ``train_seconds``, ``params``, ``epochs`` and ``machine``.
+A chapter writes its records during its full run; the README and the results chapter
+read them back with ``load_results``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mnist_helpers.paths import results_dir
+from mnist_helpers.settings import quick_run
+
+REQUIRED_KEYS = ("model", "test_error", "train_seconds", "params", "epochs", "machine")
+
+
+def machine_description() -> str:
+    """Describe where the numbers were measured: the CPU model and core count, or the GPU.
+
+    Example:
+        >>> machine_description()  # doctest: +SKIP
+        'Intel(R) Xeon(R) Platinum 8488C, 2 cores'
+    """
+    gpus = _gpu_names()
+    if gpus:
+        return ", ".join(gpus)
+    return f"{_cpu_model()}, {os.cpu_count()} cores"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _gpu_names() -> list[str]:
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        return []
+    import tensorflow as tf
+
+    names = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        names.append(details.get("device_name", device.name))
+    return names
+
+
+def _check_entry(entry: dict[str, Any]) -> None:
+    missing = [key for key in REQUIRED_KEYS if key not in entry]
+    if missing:
+        raise ValueError(f"a results record needs the keys {', '.join(missing)}")
+    if not isinstance(entry["model"], str) or not entry["model"]:
+        raise ValueError("model must be a non-empty name")
+    error = entry["test_error"]
+    if not isinstance(error, numbers.Real) or math.isnan(error) or not 0.0 <= error <= 1.0:
+        raise ValueError(f"test_error is a fraction in [0, 1] (0.0142 for 1.42%); got {error!r}")
+    seconds = entry["train_seconds"]
+    if not isinstance(seconds, numbers.Real) or math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"train_seconds must be a non-negative number; got {seconds!r}")
+    for key in ("params", "epochs"):
+        value = entry[key]
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{key} must be a non-negative integer; got {value!r}")
+
+
+def record_result(
+    chapter: str,
+    *,
+    model: str,
+    test_error: float,
+    train_seconds: float,
+    params: int,
+    epochs: int,
+    directory: str | Path | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Add or replace the record of ``model`` in ``<directory>/<chapter>.json``.
+
+    ``directory`` defaults to ``$BOOK_RESULTS_DIR``, else the book's ``results/``. The
+    file is rewritten atomically; a record with the same model name is replaced, so a
+    re-run updates the figures instead of adding duplicates. Quick runs are marked
+    with ``"quick_run": true``. Extra keyword arguments become extra keys.
+
+    Example:
+        >>> record_result("02_mlp", model="MLP 784", test_error=0.0171,
+        ...               train_seconds=13.2, params=623290, epochs=10)  # doctest: +SKIP
+        {'model': 'MLP 784', 'test_error': 0.0171, ...}
+    """
+    entry: dict[str, Any] = {
+        "model": model,
+        "test_error": test_error,
+        "train_seconds": train_seconds,
+        "params": params,
+        "epochs": epochs,
+        "machine": machine_description(),
+        **extra,
+    }
+    if quick_run():
+        entry["quick_run"] = True
+    _check_entry(entry)
+    entry.update(
+        test_error=round(float(test_error), 6),
+        train_seconds=round(float(train_seconds), 1),
+        params=int(params),
+        epochs=int(epochs),
+    )
+    path = Path(directory) if directory is not None else results_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / f"{chapter}.json"
+    records = [record for record in read_records(target) if record["model"] != model] if target.exists() else []
+    records.append(entry)
+    _write_atomically(target, json.dumps(records, indent=2) + "\n")
+    return entry
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Read and check one chapter's results file.
+
+    Example:
+        >>> read_records("results/02_mlp.json")[0]["model"]  # doctest: +SKIP
+        'MLP 784 (seed)'
+    """
+    path = Path(path)
+    try:
+        records = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(records, list):
+        raise ValueError(f"{path}: expected a JSON list of records, got {type(records).__name__}")
+    for index, record in enumerate(records):
+        try:
+            _check_entry(record)
+        except ValueError as error:
+            raise ValueError(f"{path}, record {index}: {error}") from None
+    return records
+
+
+def load_results(directory: str | Path | None = None):
+    """Return every chapter's records as one pandas DataFrame with a ``chapter`` column.
+
+    Example:
+        >>> load_results()[["chapter", "model", "test_error"]]  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    path = Path(directory) if directory is not None else results_dir()
+    rows = [
+        {"chapter": file.stem, **record}
+        for file in sorted(path.glob("*.json"))
+        for record in read_records(file)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

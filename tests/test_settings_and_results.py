@@ -1,0 +1,89 @@
+"""The quick-run setting, and results records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mnist_helpers.results import load_results, machine_description, read_records, record_result
+from mnist_helpers.settings import full_or_quick, quick_run
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", False), ("0", False), ("1", True), ("true", True)])
+def test_quick_run_values(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
+    monkeypatch.setenv("BOOK_QUICK", value)
+    assert quick_run() is expected
+    assert full_or_quick(full="full", quick="quick") == ("quick" if expected else "full")
+
+
+def test_quick_run_rejects_unknown_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOOK_QUICK", "fast")
+    with pytest.raises(ValueError, match="use 1 for the quick run or 0 for the full run"):
+        quick_run()
+
+
+def record(directory: Path, **overrides):
+    arguments = dict(model="MLP", test_error=0.0171, train_seconds=13.24, params=623290, epochs=10)
+    arguments.update(overrides)
+    return record_result("02_mlp", directory=directory, **arguments)
+
+
+def test_record_writes_a_list_and_replaces_by_model_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("BOOK_QUICK", raising=False)
+    record(tmp_path)
+    record(tmp_path, model="Wide MLP", test_error=0.013, note="dropout")
+    record(tmp_path, test_error=0.0165)
+    records = json.loads((tmp_path / "02_mlp.json").read_text())
+    assert [entry["model"] for entry in records] == ["Wide MLP", "MLP"]
+    assert records[1]["test_error"] == 0.0165 and records[1]["train_seconds"] == 13.2
+    assert records[0]["note"] == "dropout" and "quick_run" not in records[0]
+    assert "cores" in records[0]["machine"] or records[0]["machine"]
+    assert list(tmp_path.iterdir()) == [tmp_path / "02_mlp.json"], "no temporary file is left"
+    frame = load_results(tmp_path)
+    assert frame["chapter"].tolist() == ["02_mlp", "02_mlp"]
+
+
+def test_quick_runs_are_marked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BOOK_QUICK", "1")
+    assert record(tmp_path)["quick_run"] is True
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("test_error", 1.71, r"fraction in \[0, 1\]"),
+        ("test_error", float("nan"), "fraction"),
+        ("train_seconds", -1.0, "non-negative number"),
+        ("params", 12.5, "non-negative integer"),
+        ("epochs", -1, "non-negative integer"),
+        ("model", "", "non-empty name"),
+    ],
+)
+def test_bad_records_are_refused_and_nothing_is_written(tmp_path: Path, field: str, value, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        record(tmp_path, **{field: value})
+    assert not (tmp_path / "02_mlp.json").exists()
+
+
+def test_reading_a_broken_results_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"broken\.json: not valid JSON"):
+        read_records(tmp_path / "broken.json")
+    (tmp_path / "broken.json").write_text('[{"model": "x"}]')
+    with pytest.raises(ValueError, match=r"record 0: a results record needs the keys test_error"):
+        read_records(tmp_path / "broken.json")
+
+
+def test_machine_description_names_cores() -> None:
+    assert machine_description().endswith("cores")
+
+
+def test_committed_results_records_are_well_formed() -> None:
+    files = sorted(Path(__file__).resolve().parents[1].joinpath("results").glob("*.json"))
+    assert files, "the full run commits results/<chapter>.json records"
+    for path in files:
+        records = read_records(path)
+        assert records, f"{path} holds no records"
+        assert not any(entry.get("quick_run") for entry in records), f"{path} holds quick-run figures"
