@@ -32,7 +32,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml tools/ipython_kernel_config.
 	touch $@
 
 book: venv
-	$(BIN)/jupyter-book build .
+	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The book is at _build/html/index.html"
 
 # Unit tests and nbval in one pytest run. Results records go to _build/test-results so

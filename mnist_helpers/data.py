@@ -20,7 +20,7 @@ from typing import Iterable
 
 import numpy as np
 
-from mnist_helpers.paths import DATA_DIR_ENV, data_dir
+from mnist_helpers.paths import DATA_DIR_ENV, data_dir, publish_file
 
 IMAGE_MAGIC = 2051
 LABEL_MAGIC = 2049
@@ -237,7 +237,7 @@ def _fetch_verified(url: str, file: MnistFile, target: Path, *, show_progress: b
                 f"{url}: got {received} bytes with SHA-256 {digest.hexdigest()}, "
                 f"expected {file.size} bytes with SHA-256 {file.sha256}"
             )
-        os.replace(temporary, target)
+        publish_file(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -79,3 +79,18 @@ def artifacts_dir() -> Path:
         PosixPath('/home/reader/mnist-book/artifacts')
     """
     return _from_env_or(ARTIFACTS_DIR_ENV, book_root() / "artifacts")
+
+
+def publish_file(temporary: Path, target: Path) -> None:
+    """Give a finished temporary file the usual permissions and rename it onto ``target``.
+
+    ``tempfile.mkstemp`` creates files readable by their owner only; the rename is atomic
+    on the same file system, so readers see the old file or the complete new one.
+
+    Example:
+        >>> publish_file(Path("data/.labels.part"), Path("data/labels.gz"))  # doctest: +SKIP
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+    os.replace(temporary, target)

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.paths import results_dir
+from mnist_helpers.paths import publish_file, results_dir
 from mnist_helpers.settings import quick_run
 
 REQUIRED_KEYS = ("model", "test_error", "train_seconds", "params", "epochs", "machine")
@@ -172,6 +172,6 @@ def _write_atomically(target: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
-        os.replace(temporary, target)
+        publish_file(Path(temporary), target)
     finally:
         Path(temporary).unlink(missing_ok=True)

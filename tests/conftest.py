@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_helpers.data import MNIST_FILES, write_idx
+from mnist_helpers.data import MNIST_FILES, local_copy, resolve_data_dir, write_idx
 
 
 def make_images(count: int, seed: int = 0) -> np.ndarray:
@@ -33,3 +33,13 @@ def gzip_bytes(path: Path, payload: bytes) -> Path:
     with gzip.open(path, "wb") as stream:
         stream.write(payload)
     return path
+
+
+def real_mnist_available() -> bool:
+    """True when the loader's data directory holds the four real MNIST files."""
+    return all(local_copy(resolve_data_dir(), file) for file in MNIST_FILES.values())
+
+
+needs_real_mnist = pytest.mark.skipif(
+    not real_mnist_available(), reason="needs the four MNIST files in $MNIST_DATA_DIR or data/"
+)

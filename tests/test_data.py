@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import gzip_bytes, make_images, make_labels
+from conftest import needs_real_mnist, gzip_bytes, make_images, make_labels
 from mnist_helpers.data import (
     MNIST_FILES,
     MnistNotFoundError,
@@ -122,7 +121,7 @@ def test_missing_files_without_download_name_directory_and_files(mnist_dir: Path
     assert "MNIST_DATA_DIR" in message
 
 
-@pytest.mark.skipif(not os.environ.get("MNIST_DATA_DIR"), reason="needs the real MNIST files in $MNIST_DATA_DIR")
+@needs_real_mnist
 def test_real_mnist_has_the_published_shapes_and_class_counts() -> None:
     (x_train, y_train), (x_test, y_test) = load_mnist(download=False)
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)

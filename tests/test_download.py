@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import make_labels
+from conftest import needs_real_mnist, make_labels
 from mnist_helpers.data import (
     MNIST_FILES,
     MnistFile,
@@ -22,6 +21,7 @@ from mnist_helpers.data import (
     download_file,
     ensure_mnist_files,
     load_mnist,
+    resolve_data_dir,
     write_idx,
 )
 
@@ -49,6 +49,7 @@ def test_download_verifies_and_places_the_file(mirror: Path, tmp_path: Path) -> 
     assert path == target / spec.name
     assert path.read_bytes() == (mirror / spec.name).read_bytes()
     assert leftovers(target) == [spec.name], "no temporary file is left behind"
+    assert path.stat().st_mode & 0o044 == 0o044, "the file is readable by others, like any download"
 
 
 def test_checksum_mismatch_leaves_nothing_behind(mirror: Path, tmp_path: Path) -> None:
@@ -133,11 +134,11 @@ def test_load_mnist_offline_error_names_the_directory(monkeypatch: pytest.Monkey
         load_mnist()
 
 
-@pytest.mark.skipif(not os.environ.get("MNIST_DATA_DIR"), reason="needs the real MNIST files in $MNIST_DATA_DIR")
+@needs_real_mnist
 def test_checksums_match_the_byte_identical_files_of_the_offline_copy() -> None:
     # The offline copy's README says these three files are the canonical bytes; the
     # training images were re-compressed, so only their structure is checked on load.
-    directory = Path(os.environ["MNIST_DATA_DIR"])
+    directory = resolve_data_dir()
     for key in ("train_labels", "test_images", "test_labels"):
         file = MNIST_FILES[key]
         payload = (directory / file.name).read_bytes()
