@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -20,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
-from mnist_helpers.paths import DATA_DIR_ENV, data_dir, publish_file
+from mnist_helpers.paths import DATA_DIR_ENV, atomic_output, data_dir
 
 IMAGE_MAGIC = 2051
 LABEL_MAGIC = 2049
@@ -217,29 +215,24 @@ def download_file(
 def _fetch_verified(url: str, file: MnistFile, target: Path, *, show_progress: bool) -> None:
     from tqdm import tqdm
 
-    handle, temporary_name = tempfile.mkstemp(dir=target.parent, prefix=f".{file.name}.", suffix=".part")
-    temporary = Path(temporary_name)
-    try:
-        digest = hashlib.sha256()
-        received = 0
-        with os.fdopen(handle, "wb") as output, urllib.request.urlopen(
-            url, timeout=_DOWNLOAD_TIMEOUT_SECONDS
-        ) as response, tqdm(
-            total=file.size, unit="B", unit_scale=True, desc=file.name, disable=not show_progress
-        ) as progress:
-            while chunk := response.read(_CHUNK_BYTES):
-                output.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                progress.update(len(chunk))
+    digest = hashlib.sha256()
+    received = 0
+    with atomic_output(target, binary=True, suffix=".part") as output, urllib.request.urlopen(
+        url, timeout=_DOWNLOAD_TIMEOUT_SECONDS
+    ) as response, tqdm(
+        total=file.size, unit="B", unit_scale=True, desc=file.name, disable=not show_progress
+    ) as progress:
+        while chunk := response.read(_CHUNK_BYTES):
+            output.write(chunk)
+            digest.update(chunk)
+            received += len(chunk)
+            progress.update(len(chunk))
+        # Checked inside the block, so a bad download is never moved into place.
         if received != file.size or digest.hexdigest() != file.sha256:
             raise ValueError(
                 f"{url}: got {received} bytes with SHA-256 {digest.hexdigest()}, "
                 f"expected {file.size} bytes with SHA-256 {file.sha256}"
             )
-        publish_file(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _read_raw(path: Path) -> bytes:

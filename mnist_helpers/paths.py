@@ -7,7 +7,10 @@ can point the chapters somewhere else without editing them.
 from __future__ import annotations
 
 import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Iterator
 
 DATA_DIR_ENV = "MNIST_DATA_DIR"
 RESULTS_DIR_ENV = "BOOK_RESULTS_DIR"
@@ -81,16 +84,29 @@ def artifacts_dir() -> Path:
     return _from_env_or(ARTIFACTS_DIR_ENV, book_root() / "artifacts")
 
 
-def publish_file(temporary: Path, target: Path) -> None:
-    """Give a finished temporary file the usual permissions and rename it onto ``target``.
+@contextmanager
+def atomic_output(target: Path, *, binary: bool = False, suffix: str = ".tmp") -> Iterator[IO]:
+    """Write ``target`` through a temporary file that replaces it only on success.
 
-    ``tempfile.mkstemp`` creates files readable by their owner only; the rename is atomic
-    on the same file system, so readers see the old file or the complete new one.
+    The temporary file lives in the target's directory; when the ``with`` block completes
+    it gets the usual permissions (``mkstemp`` makes files readable by their owner only)
+    and is renamed onto ``target``, atomically on the same file system. When the block
+    raises, the temporary file is removed and ``target`` is left as it was.
 
     Example:
-        >>> publish_file(Path("data/.labels.part"), Path("data/labels.gz"))  # doctest: +SKIP
+        >>> with atomic_output(Path("/tmp/numbers.txt")) as stream:
+        ...     _ = stream.write("3 1 4")
+        >>> Path("/tmp/numbers.txt").read_text()
+        '3 1 4'
     """
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    os.replace(temporary, target)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb" if binary else "w") as stream:
+            yield stream
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -13,11 +13,10 @@ import math
 import numbers
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.paths import publish_file, results_dir
+from mnist_helpers.paths import atomic_output, results_dir
 from mnist_helpers.settings import quick_run
 
 REQUIRED_KEYS = ("model", "test_error", "train_seconds", "params", "epochs", "machine")
@@ -168,10 +167,5 @@ def load_results(directory: str | Path | None = None):
 
 
 def _write_atomically(target: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        publish_file(Path(temporary), target)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with atomic_output(target) as stream:
+        stream.write(text)
