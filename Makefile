@@ -12,11 +12,12 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # stay out of the notebooks).
 KERNEL_ENV := IPYTHONDIR=$(abspath $(VENV))/ipython
 
-.PHONY: help venv book test unit nbval execute clean
+.PHONY: help venv book html browser test test-full unit nbval execute clean
 
 help:
 	@echo "make book     - set up .venv and render the book to _build/html/"
-	@echo "make test     - unit tests and nbval over every chapter (what CI runs)"
+	@echo "make test     - strict build, unit tests, browser check, nbval over every chapter (quick runs; what CI runs)"
+	@echo "make test-full - the same with every chapter run in full (about 50 minutes on 2 cores)"
 	@echo "make execute  - re-run every chapter in place, refreshing outputs and results/"
 	@echo "make clean    - remove the rendered book"
 
@@ -31,15 +32,40 @@ $(VENV)/.installed: requirements.txt pyproject.toml tools/ipython_kernel_config.
 	cp tools/ipython_kernel_config.py $(VENV)/ipython/profile_default/ipython_kernel_config.py
 	touch $@
 
-book: venv
-	$(BIN)/jupyter-book build -W -n --keep-going .
+book: html
 	@echo "The book is at _build/html/index.html"
 
-# Unit tests and nbval in one pytest run. Results records go to _build/test-results so
-# that a test run never rewrites the committed results/ files.
-test: venv
+# A strict build: any warning (a broken cross-reference, a missing citation, a page left
+# out of _toc.yml) fails it.
+html: venv
+	$(BIN)/jupyter-book build -W -n --keep-going .
+
+# Debian's chromium and its driver, for the browser check of the rendered book.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+		echo "Installing Debian's chromium and chromium-driver for the browser check"
+		$(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver \
+			|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver; }
+	fi
+
+# Everything CI checks: the strict HTML build, then one pytest run of the unit tests,
+# the browser check of every rendered page (screenshots in _build/screenshots/) and nbval
+# over every chapter. Results records go to _build/test-results so that a test run never
+# rewrites the committed results/ files. nbval runs the chapters as quick runs (fewer
+# epochs, the quick accuracy thresholds) to fit the CI budget; `make test-full` runs them
+# in full with the full thresholds (about 50 minutes on 2 cores).
+TEST_QUICK ?= 1
+
+test-full:
+	$(MAKE) --no-print-directory test TEST_QUICK=0
+
+test: venv browser
 	start=$$(date +%s)
-	rm -rf _build/test-results _build/test-artifacts
+	$(MAKE) --no-print-directory html
+	echo "strict build took $$(( $$(date +%s) - start )) s"
+	rm -rf _build/test-results _build/test-artifacts _build/screenshots
+	BOOK_QUICK=$(TEST_QUICK) BOOK_HTML_DIR=$(abspath _build/html) BOOK_SCREENSHOT_DIR=$(abspath _build/screenshots) \
 	$(KERNEL_ENV) BOOK_RESULTS_DIR=$(abspath _build/test-results) BOOK_ARTIFACTS_DIR=$(abspath _build/test-artifacts) \
 		$(BIN)/python -m pytest tests $(CHAPTERS) --nbval --nbval-current-env \
 		--nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout=1800 -p no:cacheprovider
@@ -50,11 +76,12 @@ unit: venv
 
 # Re-execute every chapter in place, as a reader would run it top to bottom, and
 # rewrite results/. Run this after changing a chapter or the package, then commit both.
+# This is the book's reference run, so it also asserts the training-time goals.
 execute: venv
 	for notebook in $(CHAPTERS); do
 		echo "Executing $$notebook"
 		start=$$(date +%s)
-		$(KERNEL_ENV) $(BIN)/python tools/execute_notebook.py "$$notebook"
+		$(KERNEL_ENV) BOOK_TIME_GOALS=1 $(BIN)/python tools/execute_notebook.py "$$notebook"
 		echo "  took $$(( $$(date +%s) - start )) s"
 	done
 

@@ -195,3 +195,45 @@ def plot_misclassified(
         axis.set_title(f"{y_true[index]}→{predicted[index]} ({confidence[index]:.0%})", fontsize=8, color="firebrick")
     figure.suptitle(title or f"{wrong.size} misclassified test digits, most confident first (true→predicted)")
     return figure
+
+
+def plot_image_grid(
+    images: np.ndarray,
+    *,
+    titles: Sequence[str] | None = None,
+    columns: int = 8,
+    cmap: str = "gray_r",
+    symmetric: bool = False,
+    title: str | None = None,
+) -> Figure:
+    """Show any stack of 2-D arrays in a grid: filters, feature maps, augmented digits.
+
+    ``images`` is (N, height, width) or (N, height, width, 1). Each image gets its own
+    colour scale; with ``symmetric=True`` the scale is centred on zero, which suits
+    learned filters whose weights are positive and negative.
+
+    Example:
+        >>> kernels = model.get_layer("conv").get_weights()[0]  # doctest: +SKIP
+        >>> plot_image_grid(np.moveaxis(kernels[:, :, 0, :], -1, 0), cmap="RdBu_r", symmetric=True)  # doctest: +SKIP
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"expected a non-empty stack of images (N, height, width); got shape {images.shape}")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(titles)} titles for {len(images)} images")
+    if columns < 1:
+        raise ValueError(f"columns must be positive; got {columns}")
+    figure, axes = _grid(len(images), min(columns, len(images)), cell_inches=0.9)
+    for index, (axis, image) in enumerate(zip(axes, images)):
+        if symmetric:
+            limit = float(np.abs(image).max()) or 1.0
+            axis.imshow(image, cmap=cmap, vmin=-limit, vmax=limit)
+        else:
+            axis.imshow(image, cmap=cmap)
+        if titles is not None:
+            axis.set_title(titles[index], fontsize=8)
+    if title:
+        figure.suptitle(title)
+    return figure

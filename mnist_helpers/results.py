@@ -169,3 +169,51 @@ def load_results(directory: str | Path | None = None):
 def _write_atomically(target: Path, text: str) -> None:
     with atomic_output(target) as stream:
         stream.write(text)
+
+
+def chapter_summary(directory: str | Path | None = None):
+    """One row per chapter: models trained, total training seconds, best test error.
+
+    Quick-run records are left out: the summary describes full runs. The README's table
+    of chapter times is generated from this (``python -m mnist_helpers.results``).
+
+    Example:
+        >>> chapter_summary()  # doctest: +SKIP
+                chapter  models  train_seconds  best_test_error
+        0        02_mlp       2           78.5           0.0138
+    """
+    import pandas as pd
+
+    frame = load_results(directory)
+    columns = ["chapter", "models", "train_seconds", "best_test_error"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    if "quick_run" in frame:
+        frame = frame[frame["quick_run"].isna() | (frame["quick_run"] == False)]  # noqa: E712 - NaN-aware
+    summary = frame.groupby("chapter").agg(
+        models=("model", "count"), train_seconds=("train_seconds", "sum"), best_test_error=("test_error", "min")
+    )
+    return summary.reset_index()[columns]
+
+
+def chapter_times_markdown(directory: str | Path | None = None) -> str:
+    """The README's table of training time per chapter, as Markdown.
+
+    Example:
+        >>> print(chapter_times_markdown())  # doctest: +SKIP
+        | chapter | models trained | training time (2 CPU cores) | best test error |
+        ...
+    """
+    lines = [
+        "| chapter | models trained | training time | best test error |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in chapter_summary(directory).itertuples(index=False):
+        minutes, seconds = divmod(int(round(row.train_seconds)), 60)
+        duration = f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+        lines.append(f"| [{row.chapter}](chapters/{row.chapter}.ipynb) | {row.models} | {duration} | {row.best_test_error:.2%} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(chapter_times_markdown())

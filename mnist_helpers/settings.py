@@ -10,6 +10,12 @@ shrinks, side by side::
 Readers get the full run. ``BOOK_QUICK=1`` in the environment selects the quick run,
 which only shrinks epochs or data, for a continuous-integration budget; the outputs
 committed in the book always come from a full run.
+
+Training-time goals ("99% in 15 seconds") were set for the machine the book's reference
+run is made on, so they are asserted only where ``BOOK_TIME_GOALS=1`` says so (``make
+execute`` sets it); on a reader's laptop, on Colab or in CI the chapters print their
+times and compare them with the goals without failing. Accuracy thresholds are
+asserted everywhere.
 """
 
 from __future__ import annotations
@@ -18,10 +24,20 @@ import os
 from typing import TypeVar
 
 QUICK_ENV = "BOOK_QUICK"
+TIME_GOALS_ENV = "BOOK_TIME_GOALS"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 Value = TypeVar("Value")
+
+
+def _flag(name: str, meaning: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={value!r} is not understood; use 1 for {meaning} or 0 (or leave it unset) for the default")
 
 
 def quick_run() -> bool:
@@ -31,12 +47,20 @@ def quick_run() -> bool:
         >>> os.environ["BOOK_QUICK"] = "1"; quick_run()
         True
     """
-    value = os.environ.get(QUICK_ENV, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"{QUICK_ENV}={value!r} is not understood; use 1 for the quick run or 0 for the full run")
+    return _flag(QUICK_ENV, "the quick run")
+
+
+def time_goals_enforced() -> bool:
+    """Return True when training-time goals must be asserted: a full run with ``BOOK_TIME_GOALS=1``.
+
+    Times depend on the machine (and on what else it is doing), so only the reference run
+    that produces the committed outputs (``make execute``) fails on a missed time goal.
+
+    Example:
+        >>> os.environ["BOOK_TIME_GOALS"] = "1"; os.environ["BOOK_QUICK"] = "0"; time_goals_enforced()
+        True
+    """
+    return _flag(TIME_GOALS_ENV, "asserting training-time goals") and not quick_run()
 
 
 def full_or_quick(*, full: Value, quick: Value) -> Value:

@@ -80,11 +80,35 @@ def test_training_chapters_are_seeded_and_assert_their_goal(path: Path) -> None:
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
 def test_training_logs_are_ignored_by_nbval(path: Path) -> None:
+    # A cell that trains and shows anything (logs, timings, metrics) varies from run to
+    # run; one that only defines a training function stores no output to compare.
     for cell in code_cells(path):
-        if "fit_timed(" in cell.source or ".fit(" in cell.source:
+        if ("fit_timed(" in cell.source or ".fit(" in cell.source) and cell.outputs:
             assert cell.source.startswith("# NBVAL_IGNORE_OUTPUT"), f"{path.name}: mark training cells NBVAL_IGNORE_OUTPUT"
 
 
 def test_every_chapter_is_in_the_table_of_contents() -> None:
     toc = (ROOT / "_toc.yml").read_text()
     assert all(f"chapters/{path.stem}" in toc for path in CHAPTERS)
+
+
+# Chapter 5 still asserts its 180-second goal in every full run; it needs re-executing
+# with `not settings.time_goals_enforced()` (strict: this fails once it is fixed).
+KNOWN_TIME_ASSERTS = {"05_row_lstm"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(path, marks=pytest.mark.xfail(strict=True, reason="chapter 5 asserts its time goal everywhere"))
+        if path.stem in KNOWN_TIME_ASSERTS
+        else path
+        for path in TRAINING_CHAPTERS
+    ],
+    ids=lambda path: path.stem,
+)
+def test_time_goals_do_not_fail_a_reader_on_a_slower_machine(path: Path) -> None:
+    # Training times depend on the machine; only the reference run asserts them.
+    for line in source_of(path).splitlines():
+        if re.match(r"\s*assert .*seconds\s*<=", line):
+            assert "not settings.time_goals_enforced()" in line, f"{path.name}: {line.strip()}"

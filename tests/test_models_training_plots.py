@@ -53,6 +53,14 @@ def test_fit_timed_trains_and_times_and_requires_validation() -> None:
         fit_timed(model, x, y, validation_data=(x, y), epochs=0)
 
 
+def test_classification_error_is_the_exact_fraction_of_mistakes() -> None:
+    # 80 mistakes in 10,000 must compare equal to a threshold of 0.008 (1 - 0.992 does not).
+    labels = np.zeros(10_000, dtype=int)
+    probabilities = np.tile([1.0, 0.0], (10_000, 1))
+    probabilities[:80] = [0.0, 1.0]
+    assert classification_error(labels, probabilities) == 0.008
+
+
 def test_classification_error() -> None:
     probabilities = np.eye(10)[[0, 1, 2, 3]]
     assert classification_error(np.array([0, 1, 2, 9]), probabilities) == 0.25

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mnist_helpers.results import load_results, machine_description, read_records, record_result
-from mnist_helpers.settings import full_or_quick, quick_run
+from mnist_helpers.settings import full_or_quick, quick_run, time_goals_enforced
 
 
 @pytest.mark.parametrize(("value", "expected"), [("", False), ("0", False), ("1", True), ("true", True)])
@@ -20,7 +20,7 @@ def test_quick_run_values(monkeypatch: pytest.MonkeyPatch, value: str, expected:
 
 def test_quick_run_rejects_unknown_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOOK_QUICK", "fast")
-    with pytest.raises(ValueError, match="use 1 for the quick run or 0 for the full run"):
+    with pytest.raises(ValueError, match="BOOK_QUICK=.*use 1 for the quick run"):
         quick_run()
 
 
@@ -87,3 +87,47 @@ def test_committed_results_records_are_well_formed() -> None:
         records = read_records(path)
         assert records, f"{path} holds no records"
         assert not any(entry.get("quick_run") for entry in records), f"{path} holds quick-run figures"
+
+
+def test_chapter_summary_sums_full_runs_and_leaves_quick_runs_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mnist_helpers.results import chapter_summary, chapter_times_markdown
+
+    monkeypatch.delenv("BOOK_QUICK", raising=False)
+    record_result("03_cnn", model="a", test_error=0.008, train_seconds=60.0, params=1, epochs=1, directory=tmp_path)
+    record_result("03_cnn", model="b", test_error=0.0055, train_seconds=75.5, params=1, epochs=1, directory=tmp_path)
+    record_result("02_mlp", model="c", test_error=0.0138, train_seconds=40.0, params=1, epochs=1, directory=tmp_path)
+    monkeypatch.setenv("BOOK_QUICK", "1")
+    record_result("03_cnn", model="quick", test_error=0.001, train_seconds=999.0, params=1, epochs=1, directory=tmp_path)
+    summary = chapter_summary(tmp_path).set_index("chapter")
+    assert summary.loc["03_cnn", "models"] == 2
+    assert summary.loc["03_cnn", "train_seconds"] == pytest.approx(135.5)
+    assert summary.loc["03_cnn", "best_test_error"] == pytest.approx(0.0055)
+    table = chapter_times_markdown(tmp_path)
+    assert "| [02_mlp](chapters/02_mlp.ipynb) | 1 | 40 s | 1.38% |" in table
+    assert "| [03_cnn](chapters/03_cnn.ipynb) | 2 | 2 min 16 s | 0.55% |" in table
+
+
+def test_readme_table_of_chapter_times_matches_the_committed_records() -> None:
+    from mnist_helpers.results import chapter_times_markdown
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert chapter_times_markdown(Path(__file__).resolve().parents[1] / "results") in readme, (
+        "README's table of chapter times is stale; paste the output of `python -m mnist_helpers.results`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("time_goals", "quick", "expected"), [("", "", False), ("1", "", True), ("1", "1", False), ("0", "", False)]
+)
+def test_time_goals_are_enforced_only_in_full_reference_runs(
+    monkeypatch: pytest.MonkeyPatch, time_goals: str, quick: str, expected: bool
+) -> None:
+    monkeypatch.setenv("BOOK_TIME_GOALS", time_goals)
+    monkeypatch.setenv("BOOK_QUICK", quick)
+    assert time_goals_enforced() is expected
+
+
+def test_time_goals_setting_rejects_unknown_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOOK_TIME_GOALS", "sometimes")
+    with pytest.raises(ValueError, match="BOOK_TIME_GOALS"):
+        time_goals_enforced()

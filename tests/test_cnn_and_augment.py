@@ -1,0 +1,162 @@
+"""The small CNN builder, the FLOP counter, the image grid and the augmentation layers."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import scipy.ndimage
+from matplotlib.figure import Figure
+
+from mnist_helpers import augment, plots
+from mnist_helpers.models import build_simple_cnn, build_small_cnn, forward_flops
+
+
+def test_small_cnn_layout_and_parameters() -> None:
+    model = build_small_cnn(filters=(16, 32), convolutions_per_stage=2)
+    conv_names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert conv_names == ["conv_1_1", "conv_1_2", "conv_2_1", "conv_2_2"]
+    # Convolutions without bias, four batch norms of 4 weights per channel, 7x7x32 features to 10 classes.
+    expected = 9 * 16 + 9 * 16 * 16 + 9 * 16 * 32 + 9 * 32 * 32 + 4 * (16 + 16 + 32 + 32) + 7 * 7 * 32 * 10 + 10
+    assert model.count_params() == expected
+    assert model.output_shape == (None, 10)
+
+
+def test_small_cnn_takes_other_shapes_classes_and_an_augmentation_block() -> None:
+    block = augment.digit_augmentation(zoom=0.1)
+    model = build_small_cnn(filters=(8,), input_shape=(32, 32, 3), num_classes=47, augmentation=block)
+    assert model.layers[0] is block
+    assert model.output_shape == (None, 47)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"filters": ()}, "filters"),
+        ({"filters": (8, 0)}, "filters"),
+        ({"convolutions_per_stage": 0}, "convolutions_per_stage"),
+        ({"dropout_rate": 1.0}, "dropout_rate"),
+        ({"batch_norm_momentum": 1.0}, "batch_norm_momentum"),
+        ({"num_classes": 1}, "num_classes"),
+        ({"filters": (8, 8, 8, 8, 8, 8), "input_shape": (28, 28, 1)}, "pooling stages"),
+    ],
+)
+def test_small_cnn_rejects_bad_arguments(arguments, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_small_cnn(**arguments)
+
+
+def test_forward_flops_counts_convolutions_and_dense_layers() -> None:
+    # Simple CNN: 24x24 outputs x 5x5 kernel x 32 filters, then 4608->128 and 128->10, two operations each.
+    assert forward_flops(build_simple_cnn()) == 2 * (24 * 24 * 25 * 32 + 4608 * 128 + 128 * 10)
+    with_block = build_small_cnn(augmentation=augment.digit_augmentation(rotation_degrees=5))
+    assert forward_flops(with_block) == forward_flops(build_small_cnn())
+
+
+def test_image_grid_shows_filters_and_checks_its_input() -> None:
+    figure = plots.plot_image_grid(np.random.default_rng(0).normal(size=(6, 5, 5)), cmap="RdBu_r", symmetric=True, columns=3)
+    assert isinstance(figure, Figure)
+    assert len([axis for axis in figure.axes if axis.images]) == 6
+    with pytest.raises(ValueError, match="stack of images"):
+        plots.plot_image_grid(np.zeros((5, 5)))
+    with pytest.raises(ValueError, match="titles"):
+        plots.plot_image_grid(np.zeros((2, 5, 5)), titles=["one"])
+
+
+def test_gaussian_kernel_is_normalised_and_validated() -> None:
+    kernel = augment.gaussian_kernel(4.0)
+    assert kernel.shape == (25,)
+    assert np.isclose(kernel.sum(), 1.0)
+    assert kernel.argmax() == 12
+    with pytest.raises(ValueError, match="sigma"):
+        augment.gaussian_kernel(0.0)
+
+
+def test_displace_matches_scipy_map_coordinates() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 28, 28, 1)).astype("float32")
+    field = (rng.normal(size=(3, 28, 28, 2)) * 3).astype("float32")
+    moved = keras.ops.convert_to_numpy(augment.displace(images, field))
+    rows, columns = np.meshgrid(np.arange(28), np.arange(28), indexing="ij")
+    expected = np.stack(
+        [
+            scipy.ndimage.map_coordinates(
+                images[index, :, :, 0], [rows + field[index, ..., 0], columns + field[index, ..., 1]],
+                order=1, mode="grid-constant", cval=0.0,
+            )
+            for index in range(3)
+        ]
+    )
+    np.testing.assert_allclose(moved[..., 0], expected, atol=1e-5)
+
+
+def test_displace_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="displacement"):
+        augment.displace(np.zeros((2, 28, 28, 1), "float32"), np.zeros((2, 20, 20, 2), "float32"))
+    with pytest.raises(ValueError, match="displacement"):
+        augment.displace(np.zeros((2, 28, 28), "float32"), np.zeros((2, 28, 28, 2), "float32"))
+
+
+def test_elastic_distortion_moves_pixels_only_in_training_and_repeats_with_a_seed() -> None:
+    images = np.zeros((4, 28, 28, 1), "float32")
+    images[:, 6:22, 12:16] = 1.0
+    first = augment.ElasticDistortion(alpha=34.0, sigma=4.0, seed=3)
+    second = augment.ElasticDistortion(alpha=34.0, sigma=4.0, seed=3)
+    distorted = keras.ops.convert_to_numpy(first(images, training=True))
+    assert distorted.shape == images.shape
+    assert np.abs(distorted - images).mean() > 0.01
+    assert distorted.min() >= 0.0 and distorted.max() <= 1.0 + 1e-6
+    np.testing.assert_allclose(distorted, keras.ops.convert_to_numpy(second(images, training=True)))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(first(images, training=False)), images)
+    assert augment.ElasticDistortion.from_config(first.get_config()).sigma == 4.0
+
+
+def test_elastic_distortion_rejects_bad_parameters() -> None:
+    with pytest.raises(ValueError, match="alpha"):
+        augment.ElasticDistortion(alpha=-1.0)
+    with pytest.raises(ValueError, match="sigma"):
+        augment.ElasticDistortion(sigma=0.0)
+
+
+def test_digit_augmentation_builds_the_requested_layers_and_fills_with_black() -> None:
+    block = augment.digit_augmentation(rotation_degrees=15, zoom=0.1, translation=0.1, elastic_alpha=34, seed=0)
+    assert [layer.name for layer in block.layers] == ["rotation", "zoom", "translation", "elastic"]
+    assert all(layer.fill_mode == "constant" for layer in block.layers[:3])
+    digits = np.zeros((8, 28, 28, 1), "float32")
+    digits[:, 8:20, 8:20] = 1.0
+    augmented = keras.ops.convert_to_numpy(block(digits, training=True))
+    assert augmented.shape == digits.shape
+    assert not np.allclose(augmented, digits)
+    # The corners stay black paper: nothing is reflected in from the border.
+    assert np.abs(augmented[:, :2, :2]).max() < 1e-3
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(block(digits, training=False)), digits)
+
+
+def test_digit_augmentation_without_transforms_passes_images_through() -> None:
+    block = augment.digit_augmentation()
+    images = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(block(images, training=True)), images)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [({"rotation_degrees": 120}, "6 into a 9"), ({"zoom": -0.1}, "zoom"), ({"translation": 1.5}, "fractions")],
+)
+def test_digit_augmentation_rejects_bad_strengths(arguments, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        augment.digit_augmentation(**arguments)
+
+
+def test_a_model_with_augmentation_trains_with_an_unknown_batch_size() -> None:
+    keras.utils.set_random_seed(0)
+    block = augment.digit_augmentation(rotation_degrees=10, elastic_alpha=8.0, seed=1)
+    model = build_small_cnn(filters=(4,), augmentation=block)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    images = np.random.default_rng(0).random((10, 28, 28, 1)).astype("float32")
+    history = model.fit(images, np.arange(10) % 10, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_simple_cnn_has_the_tutorial_parameter_count() -> None:
+    # 32 5x5 filters with biases, 12x12x32 pooled features to 128 units, 128 to 10.
+    assert build_simple_cnn().count_params() == (25 * 32 + 32) + (12 * 12 * 32 * 128 + 128) + (128 * 10 + 10) == 592_074
