@@ -112,7 +112,6 @@ class ElasticDistortion(layers.Layer):
         # One depthwise kernel per displacement direction, applied along rows then columns.
         self._row_kernel = np.tile(kernel.reshape(-1, 1, 1, 1), (1, 1, 2, 1))
         self._column_kernel = np.tile(kernel.reshape(1, -1, 1, 1), (1, 1, 2, 1))
-        self.supports_masking = True
 
     def random_displacement(self, batch_shape: tuple) -> keras.KerasTensor:
         """Draw a smoothed, scaled displacement field of shape (batch, height, width, 2)."""

@@ -201,7 +201,7 @@ def chapter_times_markdown(directory: str | Path | None = None) -> str:
 
     Example:
         >>> print(chapter_times_markdown())  # doctest: +SKIP
-        | chapter | models trained | training time (2 CPU cores) | best test error |
+        | chapter | models trained | training time | best test error |
         ...
     """
     lines = [
