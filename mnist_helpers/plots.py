@@ -237,3 +237,133 @@ def plot_image_grid(
     if title:
         figure.suptitle(title)
     return figure
+
+
+def plot_sequences(
+    images: np.ndarray,
+    true: Sequence[str],
+    predicted: Sequence[str] | None = None,
+    *,
+    count: int = 12,
+    columns: int = 3,
+    title: str | None = None,
+) -> Figure:
+    """Show multi-digit images titled with their true digits and, if given, the predicted ones.
+
+    A title reads ``true 40712`` or ``true 40712, read 40112``; wrong readings are in red.
+
+    Example:
+        >>> plot_sequences(test_set.images, test_set.sequences(), predicted)  # doctest: +SKIP
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(f"expected images of shape (N, height, width); got {images.shape}")
+    if len(true) != len(images) or (predicted is not None and len(predicted) != len(images)):
+        raise ValueError("pass one true (and one predicted) sequence per image")
+    if count < 1 or columns < 1:
+        raise ValueError(f"count and columns must be positive; got count={count}, columns={columns}")
+    count = min(count, len(images))
+    if count == 0:
+        raise ValueError("there are no images to show")
+    aspect = images.shape[2] / images.shape[1]
+    rows = int(np.ceil(count / columns))
+    figure = Figure(figsize=(columns * 0.5 * aspect, rows * 0.85), dpi=DPI, layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, min(columns, count), squeeze=False).ravel())
+    for axis in axes:
+        axis.set_axis_off()
+    for index, axis in enumerate(axes[:count]):
+        axis.imshow(images[index], cmap="gray_r", vmin=0, vmax=images[index].max() or 1)
+        label = f"true {true[index] or '(none)'}"
+        color = "black"
+        if predicted is not None:
+            label += f", read {predicted[index] or '(none)'}"
+            color = "black" if predicted[index] == true[index] else "firebrick"
+        axis.set_title(label, fontsize=9, color=color)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_prepared(
+    original: np.ndarray,
+    digits: np.ndarray,
+    probabilities: np.ndarray | None = None,
+    *,
+    top: int = 3,
+    title: str | None = None,
+) -> Figure:
+    """Show an original image next to the MNIST-format digits made from it.
+
+    With ``probabilities`` (one row per digit), each digit is titled with the model's
+    ``top`` most probable classes, as ``7 98% · 1 1% · 9 0%``.
+
+    Example:
+        >>> digits = handwriting.prepare_digits("house_number.jpg")  # doctest: +SKIP
+        >>> plot_prepared(handwriting.load_grayscale("house_number.jpg"), digits, model.predict(...))  # doctest: +SKIP
+    """
+    original = np.asarray(original)
+    digits = _check_images(digits)
+    if original.ndim != 2:
+        raise ValueError(f"the original must be one grayscale image (height, width); got {original.shape}")
+    if probabilities is not None and len(probabilities) != len(digits):
+        raise ValueError(f"got {len(probabilities)} rows of probabilities for {len(digits)} digits")
+    if top < 1:
+        raise ValueError(f"top must be at least 1; got {top}")
+    aspect = original.shape[1] / original.shape[0]
+    figure = Figure(figsize=(1.8 * aspect + 1.3 * len(digits), 2.0), dpi=DPI, layout="constrained")
+    axes = figure.subplots(1, 1 + len(digits), width_ratios=[1.8 * aspect / 1.3, *[1] * len(digits)], squeeze=False)[0]
+    axes[0].imshow(original, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title("original", fontsize=9)
+    for axis, index in zip(axes[1:], range(len(digits))):
+        axis.imshow(digits[index], cmap="gray", vmin=0, vmax=255)
+        if probabilities is not None:
+            best = np.argsort(-probabilities[index])[:top]
+            axis.set_title("\n".join(f"{label} {probabilities[index][label]:.0%}" for label in best), fontsize=8)
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return figure
+
+
+def plot_error_against_time(
+    records,
+    *,
+    x: str = "train_seconds",
+    y: str = "test_error",
+    hue: str = "chapter",
+    style: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Scatter test error against training time, both on log scales, one point per model.
+
+    ``records`` is a DataFrame such as :func:`mnist_helpers.results.load_results` returns;
+    models with zero training seconds are left out (a log scale has no zero).
+
+    Example:
+        >>> plot_error_against_time(results.load_results())  # doctest: +SKIP
+    """
+    import seaborn as sns
+
+    missing = [column for column in (x, y, hue, style) if column is not None and column not in records]
+    if missing:
+        raise ValueError(f"records has no column {', '.join(missing)}; columns: {', '.join(map(str, records.columns))}")
+    shown = records[(records[x] > 0) & (records[y] > 0)]
+    if shown.empty:
+        raise ValueError("no record has both a positive training time and a positive test error to plot")
+    figure = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
+    axis = figure.subplots()
+    sns.scatterplot(data=shown, x=x, y=y, hue=hue, style=style, s=60, ax=axis)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    for formatter in (axis.yaxis.set_major_formatter, axis.yaxis.set_minor_formatter):
+        formatter(lambda value, _: f"{value:.1%}")
+    axis.set_xlabel("training time on CPU (seconds, log scale)")
+    axis.set_ylabel("test error (log scale)")
+    axis.grid(True, which="major", linewidth=0.5, alpha=0.5)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axis.set_title(title or f"Test error against training time: {len(shown)} models")
+    return figure

@@ -88,3 +88,18 @@ def train_validation_split(
         images, labels, test_size=validation_size, random_state=seed, stratify=labels
     )
     return (x_train, y_train), (x_validation, y_validation)
+
+
+def to_strips(images: np.ndarray) -> np.ndarray:
+    """Return (N, 28, width, 1) float32 pixels in [0, 1] for images of several digits side by side.
+
+    Example:
+        >>> to_strips(np.zeros((2, 28, 140), np.uint8)).shape
+        (2, 28, 140, 1)
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1] != IMAGE_SIDE or images.shape[2] < IMAGE_SIDE:
+        raise ValueError(f"expected strips of shape (N, 28, width) with width of at least 28; got {images.shape}")
+    if images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 pixels in 0-255; got dtype {images.dtype}. Pass the raw images.")
+    return (images.astype(np.float32) / np.float32(255.0))[..., np.newaxis]

@@ -32,11 +32,14 @@ def fit_timed(
     batch_size: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 2,
+    shuffle: bool | None = None,
 ) -> TrainingRun:
     """Train with ``model.fit`` and return the history with the wall-clock seconds.
 
     Validation data is required: every training run in the book watches a held-out set.
     ``verbose=2`` prints one line per epoch, which stays readable in a stored notebook.
+    ``shuffle`` defaults to True for arrays and False for a ``tf.data.Dataset`` (or any
+    other iterable), which shuffles itself, as ``image_dataset_from_directory``'s does.
 
     Example:
         >>> run = fit_timed(model, x_train, y_train, validation_data=(x_val, y_val),
@@ -47,10 +50,13 @@ def fit_timed(
         raise ValueError("pass validation_data: a held-out set shows when the model starts to overfit")
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}")
+    if shuffle is None:
+        shuffle = isinstance(x, (np.ndarray, list, tuple, dict)) or hasattr(x, "__array__")
     start = time.perf_counter()
     history = model.fit(
         x,
         y,
+        shuffle=shuffle,
         validation_data=validation_data,
         epochs=epochs,
         batch_size=batch_size,
@@ -164,3 +170,43 @@ def classification_error(y_true: np.ndarray, probabilities: np.ndarray) -> float
         )
     # Count the mistakes and divide, so 80 errors in 10,000 is exactly 0.008 (1 - 0.992 is not).
     return zero_one_loss(y_true, probabilities.argmax(axis=1), normalize=False) / len(y_true)
+
+
+def ctc_loss(labels: Any, logits: Any, *, blank: int = 10) -> Any:
+    """Connectionist temporal classification loss, usable as a Keras ``loss``.
+
+    ``labels`` are digit sequences padded with ``blank`` (shape (batch, max_length));
+    ``logits`` are a sequence model's outputs (shape (batch, steps, classes)) with the
+    CTC blank at index ``blank``. Every output step is used, and each label's length
+    is the number of entries that are not ``blank``.
+
+    Example:
+        >>> model.compile(optimizer="adam", loss=ctc_loss)  # doctest: +SKIP
+    """
+    from keras import ops
+
+    labels = ops.cast(labels, "int32")
+    batch_size, steps = ops.shape(logits)[0], ops.shape(logits)[1]
+    label_length = ops.sum(ops.cast(ops.not_equal(labels, blank), "int32"), axis=1)
+    output_length = ops.full((batch_size,), steps, dtype="int32")
+    return ops.ctc_loss(labels, logits, label_length, output_length, mask_index=blank)
+
+
+def ctc_decode_sequences(logits: np.ndarray, *, blank: int = 10) -> list[str]:
+    """Read a CTC model's logits, shape (N, steps, classes), as digit strings.
+
+    Greedy decoding: the most likely class at every step, repeats merged, blanks dropped.
+
+    Example:
+        >>> logits = np.eye(11)[[[3, 3, 10, 3, 10, 7]]] * 10
+        >>> ctc_decode_sequences(logits)
+        ['337']
+    """
+    from keras import ops
+
+    logits = np.asarray(logits)
+    if logits.ndim != 3 or not 0 <= blank < logits.shape[-1]:
+        raise ValueError(f"logits must have shape (N, steps, classes) with the blank among the classes; got {logits.shape}")
+    decoded, _ = ops.ctc_decode(logits, np.full(len(logits), logits.shape[1], dtype="int32"), strategy="greedy", mask_index=blank)
+    paths = ops.convert_to_numpy(decoded)[0]
+    return ["".join(str(int(label)) for label in path if 0 <= label != blank) for path in paths]

@@ -107,6 +107,20 @@ def test_chapter_summary_sums_full_runs_and_leaves_quick_runs_out(monkeypatch: p
     assert "| [03_cnn](chapters/03_cnn.ipynb) | 2 | 2 min 16 s | 0.55% |" in table
 
 
+def test_chapter_summary_takes_the_best_error_from_single_digit_records_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mnist_helpers.results import chapter_summary, chapter_times_markdown
+
+    monkeypatch.delenv("BOOK_QUICK", raising=False)
+    record_result("06_multidigit", model="slots", test_error=0.029, train_seconds=77.0, params=1, epochs=1, directory=tmp_path, test_set="structured")
+    record_result("07_handwriting", model="digits", test_error=0.0069, train_seconds=43.0, params=1, epochs=1, directory=tmp_path)
+    record_result("07_handwriting", model="folder", test_error=0.001, train_seconds=4.0, params=1, epochs=1, directory=tmp_path, test_set="own")
+    summary = chapter_summary(tmp_path).set_index("chapter")
+    assert summary.loc["07_handwriting", "best_test_error"] == pytest.approx(0.0069)
+    assert summary.loc["07_handwriting", "models"] == 2
+    table = chapter_times_markdown(tmp_path)
+    assert "| [06_multidigit](chapters/06_multidigit.ipynb) | 1 | 1 min 17 s | see the chapter |" in table
+
+
 def test_readme_table_of_chapter_times_matches_the_committed_records() -> None:
     from mnist_helpers.results import chapter_times_markdown
 
