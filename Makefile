@@ -53,8 +53,8 @@ browser:
 # over every chapter. Results records go to _build/test-results so that a test run never
 # rewrites the committed results/ files. nbval runs the chapters as quick runs (fewer
 # epochs and images, the quick thresholds each chapter states), which fits CI's budget;
-# `make test TEST_QUICK=0` runs them in full with the full thresholds (about 80 minutes
-# on 2 cores).
+# `make test TEST_QUICK=0` runs them in full with the full thresholds (about 55 minutes
+# on 2 cores, the sum of the chapters' full runs).
 TEST_QUICK ?= 1
 
 test: venv browser
