@@ -164,11 +164,8 @@ def prepare_digits(
         >>> model.predict(preprocess.to_images(digits)).argmax(axis=1)  # doctest: +SKIP
         array([4, 0, 7])
     """
-    gray = load_grayscale(source, max_side=max_side) if isinstance(source, (str, Path)) else _check_gray(source)
-    digits = segmentation.split_digits(to_ink(gray, invert=invert), **component_options)
-    if not digits:
-        raise ValueError("no digit found: the ink there is is only specks; write larger or darker")
-    return np.stack(digits)
+    components, _ = _find_digits(source, invert=invert, max_side=max_side, **component_options)
+    return np.stack([segmentation.to_mnist_format(component.ink) for component in components])
 
 
 def prepare_digit(
@@ -185,12 +182,20 @@ def prepare_digit(
         >>> prepare_digit(paper).shape
         (28, 28)
     """
+    components, shape = _find_digits(source, invert=invert, max_side=max_side, **component_options)
+    return segmentation.to_mnist_format(segmentation.join_components(components, shape), centre_by=centre_by)
+
+
+def _find_digits(
+    source: str | Path | np.ndarray, *, invert: bool | None, max_side: int, **component_options
+) -> tuple[list[segmentation.Component], tuple[int, int]]:
+    """Read a file or grayscale array, turn it into ink and find its digits (at least one)."""
     gray = load_grayscale(source, max_side=max_side) if isinstance(source, (str, Path)) else _check_gray(source)
     ink = to_ink(gray, invert=invert)
     components = segmentation.find_components(ink, **component_options)
     if not components:
-        raise ValueError("no digit found: the ink there is is only specks; write larger or darker")
-    return segmentation.to_mnist_format(segmentation.join_components(components, ink.shape), centre_by=centre_by)
+        raise ValueError("no digit found: the only ink is specks; write larger or darker")
+    return components, ink.shape
 
 
 def _check_gray(gray: np.ndarray) -> np.ndarray:

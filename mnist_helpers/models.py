@@ -112,6 +112,13 @@ def build_simple_cnn(*, num_classes: int = 10, name: str = "simple_cnn") -> kera
     )
 
 
+def _check_stages(*, filters: Sequence[int], convolutions_per_stage: int) -> None:
+    if not filters or any(int(count) < 1 for count in filters):
+        raise ValueError(f"filters needs at least one positive count per stage; got {tuple(filters)}")
+    if convolutions_per_stage < 1:
+        raise ValueError(f"convolutions_per_stage must be at least 1; got {convolutions_per_stage}")
+
+
 def build_small_cnn(
     *,
     filters: Sequence[int] = (16, 32),
@@ -139,10 +146,7 @@ def build_small_cnn(
         >>> build_small_cnn(filters=(32, 64), num_classes=47).count_params()
         213007
     """
-    if not filters or any(int(count) < 1 for count in filters):
-        raise ValueError(f"filters needs at least one positive count per stage; got {tuple(filters)}")
-    if convolutions_per_stage < 1:
-        raise ValueError(f"convolutions_per_stage must be at least 1; got {convolutions_per_stage}")
+    _check_stages(filters=filters, convolutions_per_stage=convolutions_per_stage)
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
     if not 0.0 < batch_norm_momentum < 1.0:
@@ -206,10 +210,7 @@ def _convolution_stages(
 ) -> keras.KerasTensor:
     """The small CNN's trunk as Functional layers: 3x3 convolutions, batch norm, ReLU, then
     pooling by 2 vertically and by ``horizontal_pooling[stage]`` (2 unless given) horizontally."""
-    if not filters or any(int(count) < 1 for count in filters):
-        raise ValueError(f"filters needs at least one positive count per stage; got {tuple(filters)}")
-    if convolutions_per_stage < 1:
-        raise ValueError(f"convolutions_per_stage must be at least 1; got {convolutions_per_stage}")
+    _check_stages(filters=filters, convolutions_per_stage=convolutions_per_stage)
     x = inputs
     for stage, count in enumerate(filters, start=1):
         for block in range(1, convolutions_per_stage + 1):

@@ -14,9 +14,12 @@ from sklearn.model_selection import train_test_split
 IMAGE_SIDE = 28
 
 
-def _scaled(images: np.ndarray) -> np.ndarray:
+def _scaled(images: np.ndarray, *, any_width: bool = False) -> np.ndarray:
     images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+    if any_width:
+        if images.ndim != 3 or images.shape[1] != IMAGE_SIDE or images.shape[2] < IMAGE_SIDE:
+            raise ValueError(f"expected strips of shape (N, 28, width) with width of at least 28; got {images.shape}")
+    elif images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(
             f"expected images of shape (N, 28, 28) as load_mnist returns them; got {images.shape}"
         )
@@ -97,9 +100,4 @@ def to_strips(images: np.ndarray) -> np.ndarray:
         >>> to_strips(np.zeros((2, 28, 140), np.uint8)).shape
         (2, 28, 140, 1)
     """
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1] != IMAGE_SIDE or images.shape[2] < IMAGE_SIDE:
-        raise ValueError(f"expected strips of shape (N, 28, width) with width of at least 28; got {images.shape}")
-    if images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 pixels in 0-255; got dtype {images.dtype}. Pass the raw images.")
-    return (images.astype(np.float32) / np.float32(255.0))[..., np.newaxis]
+    return _scaled(images, any_width=True)[..., np.newaxis]

@@ -149,8 +149,10 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def load_results(directory: str | Path | None = None):
+def load_results(directory: str | Path | None = None, *, full_runs_only: bool = False):
     """Return every chapter's records as one pandas DataFrame with a ``chapter`` column.
+
+    With ``full_runs_only=True``, records marked ``"quick_run": true`` are left out.
 
     Example:
         >>> load_results()[["chapter", "model", "test_error"]]  # doctest: +SKIP
@@ -162,6 +164,7 @@ def load_results(directory: str | Path | None = None):
         {"chapter": file.stem, **record}
         for file in sorted(path.glob("*.json"))
         for record in read_records(file)
+        if not (full_runs_only and record.get("quick_run"))
     ]
     return pd.DataFrame(rows)
 
@@ -187,12 +190,10 @@ def chapter_summary(directory: str | Path | None = None):
     """
     import pandas as pd
 
-    frame = load_results(directory)
+    frame = load_results(directory, full_runs_only=True)
     columns = ["chapter", "models", "train_seconds", "best_test_error"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    if "quick_run" in frame:
-        frame = frame[frame["quick_run"].isna() | (frame["quick_run"] == False)]  # noqa: E712 - NaN-aware
     single_digit = frame["test_set"].isna() if "test_set" in frame else pd.Series(True, index=frame.index)
     frame = frame.assign(single_digit_error=frame["test_error"].where(single_digit))
     summary = frame.groupby("chapter").agg(

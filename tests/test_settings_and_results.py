@@ -98,6 +98,8 @@ def test_chapter_summary_sums_full_runs_and_leaves_quick_runs_out(monkeypatch: p
     record_result("02_mlp", model="c", test_error=0.0138, train_seconds=40.0, params=1, epochs=1, directory=tmp_path)
     monkeypatch.setenv("BOOK_QUICK", "1")
     record_result("03_cnn", model="quick", test_error=0.001, train_seconds=999.0, params=1, epochs=1, directory=tmp_path)
+    assert "quick" in set(load_results(tmp_path)["model"])
+    assert "quick" not in set(load_results(tmp_path, full_runs_only=True)["model"])
     summary = chapter_summary(tmp_path).set_index("chapter")
     assert summary.loc["03_cnn", "models"] == 2
     assert summary.loc["03_cnn", "train_seconds"] == pytest.approx(135.5)
