@@ -78,7 +78,7 @@ execute: venv
 	for notebook in $(CHAPTERS); do
 		echo "Executing $$notebook"
 		start=$$(date +%s)
-		$(KERNEL_ENV) BOOK_TIME_GOALS=1 $(BIN)/python tools/execute_notebook.py "$$notebook"
+		$(KERNEL_ENV) BOOK_REFERENCE_RUN=1 $(BIN)/python tools/execute_notebook.py "$$notebook"
 		echo "  took $$(( $$(date +%s) - start )) s"
 	done
 

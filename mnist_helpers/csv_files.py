@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PIXELS = 784
+from mnist_helpers.constants import IMAGE_SIDE
+
+PIXELS = IMAGE_SIDE * IMAGE_SIDE
 KAGGLE_PIXEL_COLUMNS = [f"pixel{index}" for index in range(PIXELS)]
 
 
@@ -69,8 +71,8 @@ def write_mnist_csv(path: str | Path, images: np.ndarray, labels: np.ndarray) ->
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"expected images of shape (N, 28, 28); got {images.shape}")
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise ValueError(f"expected images of shape (N, {IMAGE_SIDE}, {IMAGE_SIDE}); got {images.shape}")
     if len(images) != len(labels):
         raise ValueError(f"got {len(images)} images but {len(labels)} labels")
     table = np.column_stack([labels.astype(np.int64), images.reshape(len(images), -1).astype(np.int64)])
@@ -136,7 +138,7 @@ def _raise_first_bad_line(path: Path, *, has_header: bool, columns: int) -> None
 
 
 def _to_images(pixels: np.ndarray) -> np.ndarray:
-    return pixels.astype(np.uint8).reshape(len(pixels), 28, 28)
+    return pixels.astype(np.uint8).reshape(len(pixels), IMAGE_SIDE, IMAGE_SIDE)
 
 
 def _to_labels(labels: np.ndarray, path: Path, *, first_line: int) -> np.ndarray:

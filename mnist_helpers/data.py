@@ -18,12 +18,11 @@ from typing import Iterable
 
 import numpy as np
 
+from mnist_helpers.constants import IMAGE_SIDE, NUM_CLASSES
 from mnist_helpers.paths import DATA_DIR_ENV, atomic_output, data_dir
 
 IMAGE_MAGIC = 2051
 LABEL_MAGIC = 2049
-IMAGE_SIDE = 28
-NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_helpers import segmentation
+from mnist_helpers.constants import IMAGE_SIDE
 
 MAX_SIDE = 1024
 """Images with a longer side are downscaled to this before anything else."""
@@ -230,9 +231,9 @@ def simulate_photo(
         ((112, 112), dtype('float32'))
     """
     digit = np.asarray(digit)
-    if digit.shape != (28, 28):
-        raise ValueError(f"expected one MNIST digit of shape (28, 28); got {digit.shape}")
-    enlarged_side = int(round(28 * scale))
+    if digit.shape != (IMAGE_SIDE, IMAGE_SIDE):
+        raise ValueError(f"expected one MNIST digit of shape ({IMAGE_SIDE}, {IMAGE_SIDE}); got {digit.shape}")
+    enlarged_side = int(round(IMAGE_SIDE * scale))
     if not 28 <= enlarged_side <= size:
         raise ValueError(f"scale must keep the digit between 28 pixels and the sheet's {size}; got scale {scale}")
     rng = np.random.default_rng(seed)

@@ -28,11 +28,12 @@ from typing import Sequence
 
 import numpy as np
 
+from mnist_helpers.constants import IMAGE_SIDE as DIGIT_SIZE
+
 BLANK = 10
 """The label of an empty slot, and the padding after a sequence's last digit."""
 
 KINDS = ("structured", "variable", "free")
-DIGIT_SIZE = 28
 
 
 @dataclass(frozen=True)

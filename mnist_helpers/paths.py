@@ -62,13 +62,33 @@ def data_dir() -> Path:
 
 
 def results_dir() -> Path:
-    """Return where results records are written: ``$BOOK_RESULTS_DIR``, else ``results/``.
+    """Return the committed results records: ``$BOOK_RESULTS_DIR``, else ``results/``.
+
+    The README and the results chapter read the records from here.
 
     Example:
         >>> results_dir()  # doctest: +SKIP
         PosixPath('/home/reader/mnist-book/results')
     """
     return _from_env_or(RESULTS_DIR_ENV, book_root() / "results")
+
+
+def records_output_dir() -> Path:
+    """Return where a chapter writes its results records.
+
+    ``$BOOK_RESULTS_DIR`` when set (CI points it at ``_build/``); else the committed
+    ``results/`` in the book's reference run (``make execute``); else
+    ``artifacts/results/``, so that a reader's own run never rewrites the book's records.
+
+    Example:
+        >>> os.environ["BOOK_RESULTS_DIR"] = "/tmp/records"; records_output_dir()
+        PosixPath('/tmp/records')
+    """
+    from mnist_helpers.settings import reference_run
+
+    if os.environ.get(RESULTS_DIR_ENV, "").strip():
+        return results_dir()
+    return results_dir() if reference_run() else artifacts_dir() / "results"
 
 
 def artifacts_dir() -> Path:

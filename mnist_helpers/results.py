@@ -16,7 +16,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from mnist_helpers.paths import atomic_output, results_dir
+from mnist_helpers.paths import atomic_output, records_output_dir, results_dir
 from mnist_helpers.settings import quick_run
 
 REQUIRED_KEYS = ("model", "test_error", "train_seconds", "params", "epochs", "machine")
@@ -90,7 +90,8 @@ def record_result(
 ) -> dict[str, Any]:
     """Add or replace the record of ``model`` in ``<directory>/<chapter>.json``.
 
-    ``directory`` defaults to ``$BOOK_RESULTS_DIR``, else the book's ``results/``. The
+    ``directory`` defaults to ``paths.records_output_dir()``: the committed ``results/``
+    only in the reference run, ``artifacts/results/`` in a reader's run. The
     file is rewritten atomically; a record with the same model name is replaced, so a
     re-run updates the figures instead of adding duplicates. Quick runs are marked
     with ``"quick_run": true``. Extra keyword arguments become extra keys.
@@ -118,13 +119,41 @@ def record_result(
         params=int(params),
         epochs=int(epochs),
     )
-    path = Path(directory) if directory is not None else results_dir()
+    path = Path(directory) if directory is not None else records_output_dir()
     path.mkdir(parents=True, exist_ok=True)
     target = path / f"{chapter}.json"
     records = [record for record in read_records(target) if record["model"] != model] if target.exists() else []
     records.append(entry)
     _write_atomically(target, json.dumps(records, indent=2) + "\n")
     return entry
+
+
+def record_model(
+    chapter: str,
+    name: str,
+    *,
+    model: Any,
+    history: Any,
+    test_error: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Record a trained Keras model in one line: parameters, epochs and seconds come from it.
+
+    ``history`` is what ``model.fit`` returned, trained with ``training.EpochLog()`` or
+    ``training.ElapsedTime()`` so that it holds the elapsed seconds. Pass
+    ``train_seconds=`` or ``epochs=`` to override them (an ensemble, a model trained in
+    two ``fit`` calls); other keyword arguments become extra keys, as in ``record_result``.
+
+    Example:
+        >>> record_model("02_mlp", "MLP 784 (seed)", model=seed_model,
+        ...              history=seed_history, test_error=seed_error)  # doctest: +SKIP
+    """
+    from mnist_helpers.training import training_seconds
+
+    logs = getattr(history, "history", history)
+    extra.setdefault("train_seconds", training_seconds(logs))
+    extra.setdefault("epochs", len(logs["loss"]))
+    return record_result(chapter, model=name, test_error=test_error, params=model.count_params(), **extra)
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

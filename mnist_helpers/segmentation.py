@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-MNIST_SIZE = 28
-MNIST_BOX = 20
+from mnist_helpers.constants import DIGIT_BOX as MNIST_BOX
+from mnist_helpers.constants import IMAGE_SIDE as MNIST_SIZE
 
 
 def _check_ink(ink: np.ndarray) -> np.ndarray:
