@@ -64,12 +64,13 @@ test: venv browser
 	rm -rf _build/test-results _build/test-artifacts _build/screenshots
 	BOOK_QUICK=$(TEST_QUICK) BOOK_HTML_DIR=$(abspath _build/html) BOOK_SCREENSHOT_DIR=$(abspath _build/screenshots) \
 	$(KERNEL_ENV) BOOK_RESULTS_DIR=$(abspath _build/test-results) BOOK_ARTIFACTS_DIR=$(abspath _build/test-artifacts) \
-		$(BIN)/python -m pytest tests $(CHAPTERS) --nbval --nbval-current-env \
-		--nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout=1800 -p no:cacheprovider
+		PYTHONPATH=tools $(BIN)/python -m pytest --doctest-modules mnist_helpers tests $(CHAPTERS) \
+		--nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
+		--nbval-cell-timeout=1800 -p no:cacheprovider -p pytest_chapter_times
 	echo "make test took $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s"
 
 unit: venv
-	$(BIN)/python -m pytest tests -p no:cacheprovider
+	$(BIN)/python -m pytest --doctest-modules mnist_helpers tests -p no:cacheprovider
 
 # Re-execute every chapter in place, as a reader would run it top to bottom, and
 # rewrite results/. Run this after changing a chapter or the package, then commit both.

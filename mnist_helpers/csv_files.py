@@ -30,9 +30,12 @@ def read_mnist_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read the headerless "label, 784 pixels" layout.
 
     Example:
-        >>> images, labels = read_mnist_csv("data/mnist_test.csv")  # doctest: +SKIP
-        >>> images.shape, labels[:3]
-        ((10000, 28, 28), array([7, 2, 1], dtype=uint8))
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "mnist_test.csv"
+        >>> _ = write_mnist_csv(path, np.zeros((3, 28, 28), np.uint8), np.array([7, 2, 1]))
+        >>> images, labels = read_mnist_csv(path)
+        >>> images.shape, labels.tolist()
+        ((3, 28, 28), [7, 2, 1])
     """
     values = _read_table(Path(path), has_header=False, columns=1 + PIXELS)
     return _to_images(values[:, 1:]), _to_labels(values[:, 0], Path(path), first_line=1)
@@ -42,9 +45,13 @@ def read_kaggle_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Read the Kaggle layout; labels are ``None`` for its test file, which has none.
 
     Example:
-        >>> images, labels = read_kaggle_csv("data/test.csv")  # doctest: +SKIP
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "test.csv"
+        >>> pd.DataFrame(np.zeros((2, PIXELS), int), columns=KAGGLE_PIXEL_COLUMNS).to_csv(
+        ...     path, index=False)
+        >>> images, labels = read_kaggle_csv(path)
         >>> images.shape, labels
-        ((28000, 28, 28), None)
+        ((2, 28, 28), None)
     """
     path = Path(path)
     header = _read_header(path)

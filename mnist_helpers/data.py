@@ -143,9 +143,11 @@ def ensure_mnist_files(
     a file is missing and cannot be downloaded.
 
     Example:
-        >>> paths = ensure_mnist_files(Path("data"))  # doctest: +SKIP
-        >>> sorted(paths)
-        ['test_images', 'test_labels', 'train_images', 'train_labels']
+        >>> import tempfile
+        >>> ensure_mnist_files(Path(tempfile.mkdtemp()), download=False)
+        Traceback (most recent call last):
+        ...
+        mnist_helpers.data.MnistNotFoundError: MNIST is not in ... (downloading is switched off)...
     """
     files = MNIST_FILES if files is None else files
     found = {key: local_copy(directory, file) for key, file in files.items()}

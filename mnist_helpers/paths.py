@@ -81,8 +81,8 @@ def records_output_dir() -> Path:
     ``artifacts/results/``, so that a reader's own run never rewrites the book's records.
 
     Example:
-        >>> os.environ["BOOK_RESULTS_DIR"] = "/tmp/records"; records_output_dir()
-        PosixPath('/tmp/records')
+        >>> records_output_dir()  # doctest: +SKIP
+        PosixPath('/home/reader/mnist-book/artifacts/results')
     """
     from mnist_helpers.settings import reference_run
 

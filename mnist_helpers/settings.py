@@ -22,7 +22,7 @@ them. Accuracy thresholds are asserted everywhere.
 from __future__ import annotations
 
 import os
-from typing import TypeVar
+from typing import Mapping, TypeVar
 
 QUICK_ENV = "BOOK_QUICK"
 REFERENCE_RUN_ENV = "BOOK_REFERENCE_RUN"
@@ -32,8 +32,8 @@ _FALSE = {"", "0", "false", "no", "off"}
 Value = TypeVar("Value")
 
 
-def _flag(name: str, meaning: str) -> bool:
-    value = os.environ.get(name, "").strip().lower()
+def _flag(name: str, meaning: str, environ: Mapping[str, str] | None) -> bool:
+    value = (os.environ if environ is None else environ).get(name, "").strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -41,45 +41,44 @@ def _flag(name: str, meaning: str) -> bool:
     raise ValueError(f"{name}={value!r} is not understood; use 1 for {meaning} or 0 (or leave it unset) for the default")
 
 
-def quick_run() -> bool:
-    """Return True when ``BOOK_QUICK`` asks for the quick run.
+def quick_run(environ: Mapping[str, str] | None = None) -> bool:
+    """Return True when ``BOOK_QUICK`` asks for the quick run (``environ``: ``os.environ``).
 
     Example:
-        >>> os.environ["BOOK_QUICK"] = "1"; quick_run()
-        True
+        >>> quick_run({"BOOK_QUICK": "1"}), quick_run({})
+        (True, False)
     """
-    return _flag(QUICK_ENV, "the quick run")
+    return _flag(QUICK_ENV, "the quick run", environ)
 
 
-def reference_run() -> bool:
+def reference_run(environ: Mapping[str, str] | None = None) -> bool:
     """Return True in the book's reference run (``BOOK_REFERENCE_RUN=1``, set by ``make execute``).
 
     Example:
-        >>> os.environ["BOOK_REFERENCE_RUN"] = "1"; reference_run()
+        >>> reference_run({"BOOK_REFERENCE_RUN": "1"})
         True
     """
-    return _flag(REFERENCE_RUN_ENV, "the book's reference run")
+    return _flag(REFERENCE_RUN_ENV, "the book's reference run", environ)
 
 
-def time_goals_enforced() -> bool:
+def time_goals_enforced(environ: Mapping[str, str] | None = None) -> bool:
     """Return True when training-time thresholds must be asserted: a full reference run.
 
     Times depend on the machine (and on what else it is doing), so only the reference run
     that produces the committed outputs (``make execute``) fails on a missed time threshold.
 
     Example:
-        >>> os.environ["BOOK_REFERENCE_RUN"] = "1"; os.environ["BOOK_QUICK"] = "0"
-        >>> time_goals_enforced()
+        >>> time_goals_enforced({"BOOK_REFERENCE_RUN": "1", "BOOK_QUICK": "0"})
         True
     """
-    return reference_run() and not quick_run()
+    return reference_run(environ) and not quick_run(environ)
 
 
-def full_or_quick(*, full: Value, quick: Value) -> Value:
+def full_or_quick(*, full: Value, quick: Value, environ: Mapping[str, str] | None = None) -> Value:
     """Return ``full`` in a full run and ``quick`` in a quick run.
 
     Example:
-        >>> os.environ["BOOK_QUICK"] = "0"; full_or_quick(full=20, quick=3)
+        >>> full_or_quick(full=20, quick=3, environ={"BOOK_QUICK": "0"})
         20
     """
-    return quick if quick_run() else full
+    return quick if quick_run(environ) else full

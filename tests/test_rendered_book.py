@@ -79,7 +79,7 @@ PAGES = toc_pages()
 @pytest.fixture(scope="module")
 def server():
     handler = functools.partial(_QuietHandler, directory=str(HTML_DIR))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -89,6 +89,16 @@ def server():
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
         pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A local server that does not print a traceback when the browser hangs up early."""
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +112,18 @@ def browser():
         pytest.fail("chromium and chromedriver are missing: `make test` installs Debian's chromium and chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1600"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+    ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -127,11 +147,28 @@ def book_title() -> str:
 
 
 def open_page(browser, server: str, page: str) -> None:
+    browser.get_log("browser")  # Forget the messages of the previous page.
     browser.get(urljoin(server, f"{page}.html"))
     browser.execute_script(
         "return Promise.all(Array.from(document.images).map(image => image.complete ? null :"
         " new Promise(done => { image.onload = image.onerror = done; })))"
     )
+
+
+def console_errors(browser, server: str) -> list[str]:
+    """The page's JavaScript errors, and failed loads of the book's own files.
+
+    Failed loads from other hosts (MathJax's CDN, say) are left out: the test machine is
+    offline, and a reader's browser fetches them.
+    """
+    errors = []
+    for entry in browser.get_log("browser"):
+        if entry["level"] != "SEVERE":
+            continue
+        if entry.get("source") == "network" and server not in entry["message"]:
+            continue
+        errors.append(entry["message"])
+    return errors
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -142,6 +179,8 @@ def test_page_renders_as_readers_see_it(page: str, browser, server: str, screens
     browser.save_screenshot(str(screenshot_dir / f"{page.replace('/', '__')}.png"))
 
     assert browser.title == f"{heading_of(page)} — {book_title()}"
+    errors = console_errors(browser, server)
+    assert not errors, f"{page}: the browser console shows errors: {errors}"
 
     images = browser.execute_script(
         "return Array.from(document.images).map(image => [image.getAttribute('src'), image.naturalWidth])"

@@ -138,12 +138,47 @@ def test_readme_table_of_chapter_times_matches_the_committed_records() -> None:
 def test_time_goals_are_enforced_only_in_full_reference_runs(
     monkeypatch: pytest.MonkeyPatch, time_goals: str, quick: str, expected: bool
 ) -> None:
-    monkeypatch.setenv("BOOK_TIME_GOALS", time_goals)
+    monkeypatch.setenv("BOOK_REFERENCE_RUN", time_goals)
     monkeypatch.setenv("BOOK_QUICK", quick)
     assert time_goals_enforced() is expected
 
 
 def test_time_goals_setting_rejects_unknown_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOOK_TIME_GOALS", "sometimes")
-    with pytest.raises(ValueError, match="BOOK_TIME_GOALS"):
+    monkeypatch.setenv("BOOK_REFERENCE_RUN", "sometimes")
+    with pytest.raises(ValueError, match="BOOK_REFERENCE_RUN"):
         time_goals_enforced()
+
+
+def test_a_readers_run_never_rewrites_the_committed_records(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mnist_helpers import paths
+
+    monkeypatch.delenv("BOOK_RESULTS_DIR", raising=False)
+    monkeypatch.setenv("BOOK_ARTIFACTS_DIR", str(tmp_path))
+    monkeypatch.setenv("BOOK_REFERENCE_RUN", "")
+    assert paths.records_output_dir() == tmp_path / "results"
+    monkeypatch.setenv("BOOK_REFERENCE_RUN", "1")
+    assert paths.records_output_dir() == paths.results_dir()
+    monkeypatch.setenv("BOOK_RESULTS_DIR", str(tmp_path / "ci"))
+    assert paths.records_output_dir() == tmp_path / "ci"
+
+
+def test_record_model_takes_params_epochs_and_seconds_from_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    from mnist_helpers.results import record_model
+
+    class Model:
+        def count_params(self) -> int:
+            return 1234
+
+    monkeypatch.setenv("BOOK_RESULTS_DIR", str(tmp_path))
+    history = {"loss": [0.5, 0.3, 0.2], "elapsed_seconds": [1.0, 2.0, 3.25]}
+    entry = record_model("99_test", "tiny", model=Model(), history=history, test_error=0.02)
+    assert (entry["params"], entry["epochs"], entry["train_seconds"]) == (1234, 3, 3.2)
+    assert json.loads((tmp_path / "99_test.json").read_text())[0]["model"] == "tiny"
+    with pytest.raises(ValueError, match="elapsed_seconds"):
+        record_model("99_test", "tiny", model=Model(), history={"loss": [1.0]}, test_error=0.1)
