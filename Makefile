@@ -12,7 +12,7 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # stay out of the notebooks).
 KERNEL_ENV := IPYTHONDIR=$(abspath $(VENV))/ipython
 
-.PHONY: help venv book html browser test unit nbval execute clean
+.PHONY: help venv book html browser check-browser test unit nbval execute clean
 
 help:
 	@echo "make book     - set up .venv and render the book to _build/html/"
@@ -39,13 +39,21 @@ book: html
 html: venv
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
-# Debian's chromium and its driver, for the browser check of the rendered book.
+# The browser check of the rendered book needs Chromium and its driver. `make test` only
+# looks for them (the browser tests are skipped, saying how to get them, when they are
+# missing); `make browser` installs Debian's packages, as CI does.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
 		echo "Installing Debian's chromium and chromium-driver for the browser check"
 		$(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver \
 			|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver; }
+	fi
+
+check-browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+		echo "Chromium or chromedriver is missing: the browser check of the rendered book will be"
+		echo "skipped. Install them with 'make browser' (Debian: chromium, chromium-driver)."
 	fi
 
 # Everything CI checks: the strict HTML build, then one pytest run of the unit tests,
@@ -57,7 +65,7 @@ browser:
 # on 2 cores, the sum of the chapters' full runs).
 TEST_QUICK ?= 1
 
-test: venv browser
+test: venv check-browser
 	start=$$(date +%s)
 	$(MAKE) --no-print-directory html
 	echo "strict build took $$(( $$(date +%s) - start )) s"
