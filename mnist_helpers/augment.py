@@ -79,13 +79,14 @@ def _displace_one(image_and_field):
 class ElasticDistortion(layers.Layer):
     """Elastic distortion of Simard, Steinkraus and Platt (2003), as a Keras layer.
 
-    Every pixel gets a random displacement drawn uniformly from [-1, 1] in each
-    direction; the field is smoothed with a Gaussian of standard deviation ``sigma``
-    (pixels), scaled by ``alpha`` and used to resample the image bilinearly. A small
-    ``sigma`` gives noise-like jitter; a large one moves whole strokes together, like a
-    hand that wobbles. The paper used ``sigma=4`` and ``alpha=34`` on 28x28 digits.
-    The layer is active only in training (``training=True``); at inference it returns
-    its input.
+    Every output pixel x reads the input at x + alpha * (G_sigma * u)(x): u holds two
+    numbers per pixel drawn uniformly from [-1, 1], G_sigma is a Gaussian of standard
+    deviation ``sigma`` pixels, and the input is interpolated bilinearly (zeros
+    outside).
+    A small ``sigma`` gives noise-like jitter; a large one moves whole strokes together,
+    like a hand that wobbles. The paper used ``sigma=4`` and ``alpha=34`` on 28x28
+    digits. The layer is active only in training (``training=True``); at inference it
+    returns its input.
 
     Keras' ``RandomElasticTransform`` ties ``sigma`` to 5% of the image size (1.4 pixels
     on MNIST) and draws one strength per batch; this layer keeps the paper's two
@@ -98,25 +99,39 @@ class ElasticDistortion(layers.Layer):
         TensorShape([4, 28, 28, 1])
     """
 
-    def __init__(self, alpha: float = 34.0, sigma: float = 4.0, *, seed: int | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        alpha: float = 34.0,
+        sigma: float = 4.0,
+        *,
+        seed: int | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         if alpha < 0:
-            raise ValueError(f"alpha (the displacement scale in pixels) must be >= 0; got {alpha}")
+            raise ValueError(
+                f"alpha (the displacement scale in pixels) must be >= 0; got {alpha}"
+            )
         if sigma <= 0:
-            raise ValueError(f"sigma (the smoothing in pixels) must be positive; got {sigma}")
+            raise ValueError(
+                f"sigma (the smoothing in pixels) must be positive; got {sigma}"
+            )
         self.alpha = float(alpha)
         self.sigma = float(sigma)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         kernel = gaussian_kernel(self.sigma)
-        # One depthwise kernel per displacement direction, applied along rows then columns.
+        # One depthwise kernel per displacement direction, applied along rows, then
+        # along columns: a 2-D Gaussian is the product of two 1-D ones.
         self._row_kernel = np.tile(kernel.reshape(-1, 1, 1, 1), (1, 1, 2, 1))
         self._column_kernel = np.tile(kernel.reshape(1, -1, 1, 1), (1, 1, 2, 1))
 
     def random_displacement(self, batch_shape: tuple) -> keras.KerasTensor:
-        """Draw a smoothed, scaled displacement field of shape (batch, height, width, 2)."""
+        """Draw a smoothed, scaled displacement field (batch, height, width, 2)."""
         batch, height, width = batch_shape
-        noise = keras.random.uniform((batch, height, width, 2), minval=-1.0, maxval=1.0, seed=self.seed_generator)
+        noise = keras.random.uniform(
+            (batch, height, width, 2), minval=-1.0, maxval=1.0, seed=self.seed_generator
+        )
         smooth = keras.ops.depthwise_conv(noise, self._row_kernel, padding="same")
         smooth = keras.ops.depthwise_conv(smooth, self._column_kernel, padding="same")
         return self.alpha * smooth
@@ -132,7 +147,12 @@ class ElasticDistortion(layers.Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "alpha": self.alpha,
+            "sigma": self.sigma,
+            "seed": self.seed,
+        }
 
 
 def digit_augmentation(
