@@ -20,7 +20,12 @@ sys.path.insert(0, str(ROOT / "tools"))
 from prose_figures import prose_figures  # noqa: E402
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-TRAINING_CHAPTERS = [path for path in CHAPTERS if ".fit(" in path.read_text()]
+def _trains(path: Path) -> bool:
+    notebook = nbformat.read(path, as_version=4)
+    return any(".fit(" in cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+TRAINING_CHAPTERS = [path for path in CHAPTERS if _trains(path)]
 # Chapters that introduce an idea with an equation (chapter 1 describes data, chapter 8
 # compares records).
 EQUATION_CHAPTERS = [path for path in CHAPTERS if path.stem[:2] in {"02", "03", "04", "05", "06", "07"}]
