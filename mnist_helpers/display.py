@@ -8,6 +8,7 @@ an IPython ``Code`` object (highlighted HTML, plain text elsewhere) and ``table`
 from __future__ import annotations
 
 import inspect
+import textwrap
 from typing import Any, Mapping
 
 import pandas as pd
@@ -35,7 +36,8 @@ def show_source(obj: Any):
         source = inspect.getsource(obj)
     except (TypeError, OSError) as error:
         raise ValueError(f"no source code can be shown for {obj!r}: {error}") from None
-    return Code(inspect.cleandoc(source) if not source[0].isspace() else source, language="python")
+    # A method's source is indented by its class; a top-level function's is not.
+    return Code(textwrap.dedent(source), language="python")
 
 
 def table(

@@ -2,14 +2,20 @@
 
 A model trained on MNIST has only seen white digits on black, cropped, scaled to fit a
 20x20 box and centred by their centre of mass in a 28x28 frame. A photo of a digit on
-paper is none of that, so it goes through the same steps MNIST's makers used:
+paper is none of that. MNIST started from NIST's binary scans (ink or no ink, nothing
+else); steps 2 and 3 turn a photo into something close to such a scan, and step 5 is
+what MNIST's makers did to it:
 
-1. read the file as grayscale (any size; huge images are downscaled first);
+1. read the file as grayscale (huge images are downscaled first; animations, and
+   images too large to decode, are refused: see :func:`load_grayscale`);
 2. invert when the ink is dark on light paper, so that ink is bright;
-3. remove the background with a threshold chosen by Otsu's method;
+3. remove the background with a threshold chosen by Otsu's method, so that the paper is
+   exactly 0 (the ink keeps its shades);
 4. split into digits by connected components, left to right;
 5. crop each to its ink, scale the longer side to 20 pixels and centre it by its centre
    of mass (:func:`mnist_helpers.segmentation.to_mnist_format`).
+
+Every error raised while reading a file starts with the file's path.
 
 Example:
     >>> digits = prepare_digits("my_digits.jpg")  # doctest: +SKIP
@@ -34,6 +40,24 @@ MAX_SIDE = 1024
 MIN_SIDE = 8
 """The smallest image side that can hold a recognizable digit."""
 
+MAX_DECODED_PIXELS = 100_000_000
+"""The most pixels an image may have when it must be decoded at full size (100 megapixels).
+
+A baseline JPEG (what cameras and phones write) of any size is decoded directly at 1/2,
+1/4 or 1/8 of its size (libjpeg's scaling), so a 200-megapixel photo costs a few
+megabytes. Other images can only be decoded whole: PNG, WebP, TIFF, GIF, ... at up to 4
+bytes a pixel, and a progressive JPEG, whose decoder holds 2 bytes a pixel for each
+colour channel whatever the scale. Above this they are refused with a message saying
+to resize the image or save it as a baseline JPEG. Pillow's own decompression-bomb
+limit (``PIL.Image.MAX_IMAGE_PIXELS``) is neither needed nor changed.
+"""
+
+_JPEG_SIGNATURE = b"\xff\xd8\xff"
+
+# Formats whose first frame is the whole picture and whose other frames are extras:
+# a phone's JPEG with previews or a depth map (MPO), Photoshop's layers (PSD).
+_FIRST_FRAME_IS_THE_PICTURE = frozenset({"MPO", "PSD"})
+
 
 def load_grayscale(path: str | Path, *, max_side: int = MAX_SIDE) -> np.ndarray:
     """Read an image file as grayscale float32 in [0, 1] (0 black, 1 white).
@@ -41,6 +65,12 @@ def load_grayscale(path: str | Path, *, max_side: int = MAX_SIDE) -> np.ndarray:
     Any format Pillow reads works (PNG, JPEG, ...). Transparent pixels count as white
     paper, the camera's orientation tag is applied, and an image whose longer side is
     above ``max_side`` is downscaled so that it is not, keeping the aspect ratio.
+
+    A baseline JPEG of any size is decoded directly at a reduced size; other images
+    must have at most :data:`MAX_DECODED_PIXELS` pixels. Animations and multi-page
+    files are refused rather than read from their first frame. Float images (mode "F",
+    e.g. a 32-bit TIFF) with values in [0, 1] are read as they are; other float ranges
+    are stretched from their minimum (black) to their maximum (white).
 
     Example:
         >>> gray = load_grayscale("digit.png")  # doctest: +SKIP
@@ -56,16 +86,25 @@ def load_grayscale(path: str | Path, *, max_side: int = MAX_SIDE) -> np.ndarray:
         raise ValueError(f"{path}: the file is empty (0 bytes); save the image again")
     try:
         with warnings.catch_warnings():
-            # Pillow warns about very large images (a decompression bomb check); they are
-            # downscaled below, so the warning is not needed.
+            # Pillow warns about very large images (a decompression bomb check); the size
+            # is checked below, against what will actually be decoded.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with _open_image(path) as image:
+                _refuse_several_frames(path, image)
+                full_size = image.size
                 image.draft("L", (max_side, max_side))  # JPEG decodes at a reduced size directly.
+                # A progressive JPEG's decoder holds the whole image, whatever the scale.
+                _refuse_too_many_pixels(path, full_size if image.info.get("progressive") else image.size)
                 image = ImageOps.exif_transpose(image)
                 image.load()
-                gray = _to_gray(image)
+                gray = _to_gray(path, image)
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not an image file that Pillow can read (use PNG or JPEG)") from None
+    except Image.DecompressionBombError:
+        # Pillow refuses the file before its size can be read (not a JPEG), or while
+        # reading one of its frames or tiles.
+        pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        raise ValueError(_too_large_message(path, f"over Pillow's safety limit of {pillow_limit:,} pixels")) from None
     except (OSError, SyntaxError) as error:
         raise ValueError(f"{path}: the image is damaged or truncated ({error})") from None
     if min(gray.size) < MIN_SIDE:
@@ -75,11 +114,68 @@ def load_grayscale(path: str | Path, *, max_side: int = MAX_SIDE) -> np.ndarray:
     return np.asarray(gray, dtype=np.float32) / np.float32(255.0)
 
 
-def _to_gray(image: Image.Image) -> Image.Image:
+def _open_image(path: Path) -> Image.Image:
+    """``Image.open``, which reads only the header, but also for a JPEG over Pillow's limit.
+
+    Pillow refuses to open an image above twice ``Image.MAX_IMAGE_PIXELS`` (about 179
+    megapixels), whatever will be decoded. A JPEG is opened anyway, with Pillow's JPEG
+    class, since a baseline one is decoded at a reduced size (and a progressive one is
+    refused by its size before decoding); other formats keep Pillow's error.
+    """
+    try:
+        return Image.open(path)
+    except Image.DecompressionBombError:
+        with path.open("rb") as stream:
+            if stream.read(len(_JPEG_SIGNATURE)) != _JPEG_SIGNATURE:
+                raise
+        from PIL import JpegImagePlugin
+
+        return JpegImagePlugin.JpegImageFile(path)
+
+
+def _refuse_several_frames(path: Path, image: Image.Image) -> None:
+    """Refuse an animation or a multi-page file, rather than read its first frame unasked."""
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1 and image.format not in _FIRST_FRAME_IS_THE_PICTURE:
+        raise ValueError(
+            f"{path}: the {image.format} file has {frames} frames (an animation or several "
+            "pages); save the one frame or page you want as its own PNG or JPEG"
+        )
+
+
+def _refuse_too_many_pixels(path: Path, size: tuple[int, int]) -> None:
+    """Refuse an image whose decoding would hold more than ``MAX_DECODED_PIXELS`` pixels."""
+    width, height = size
+    if width * height > MAX_DECODED_PIXELS:
+        raise ValueError(_too_large_message(path, f"{width}x{height} pixels ({width * height / 1e6:.0f} megapixels)"))
+
+
+def _too_large_message(path: Path, size: str) -> str:
+    """The message for an image too large to decode whole.
+
+    Example:
+        >>> _too_large_message(Path("scan.png"), "20000x10000 pixels")[:52]
+        'scan.png: the image is 20000x10000 pixels, too large'
+    """
+    limit = MAX_DECODED_PIXELS // 1_000_000
+    return (
+        f"{path}: the image is {size}, too large to decode whole (the limit is {limit} "
+        f"megapixels, except for a baseline JPEG, which is read reduced); resize it below "
+        f"{limit} megapixels, or save it as a baseline JPEG"
+    )
+
+
+def _to_gray(path: Path, image: Image.Image) -> Image.Image:
+    """An 8-bit grayscale ("L") copy of a loaded image; ``path`` is for error messages."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
         top = array.max() or 1.0
         return Image.fromarray(np.round(array / top * 255).astype(np.uint8))
+    if image.mode == "F":
+        try:
+            return Image.fromarray(_float_levels(np.asarray(image)))
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -87,12 +183,40 @@ def _to_gray(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
+def _float_levels(values: np.ndarray) -> np.ndarray:
+    """8-bit gray levels (uint8) of a float image: [0, 1] as it is, else min to max.
+
+    Pillow's own conversion would read floats as levels 0-255, so an image in [0, 1]
+    would come out black.
+
+    Example:
+        >>> _float_levels(np.array([[0.0, 0.5, 1.0]], np.float32))
+        array([[  0, 128, 255]], dtype=uint8)
+        >>> _float_levels(np.array([[-2.0, 0.0, 2.0]], np.float32))
+        array([[  0, 128, 255]], dtype=uint8)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(
+            "the float image has NaN or infinite pixels; replace them "
+            "(or save the image as an 8-bit PNG) and try again"
+        )
+    low, high = float(values.min()), float(values.max())
+    if not (low >= 0.0 and high <= 1.0):
+        values = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return np.round(values * 255).astype(np.uint8)
+
+
 def otsu_threshold(gray: np.ndarray, *, bins: int = 256) -> float:
     """The threshold that best splits the pixel values into two classes (Otsu, 1979).
 
-    It maximizes the variance between the two classes' means, which is the same as
-    minimizing the spread within each. ``skimage.filters.threshold_otsu`` computes the
-    same; it is written out here so that the book does not need scikit-image.
+    For each candidate threshold t, the pixels at or below t form class 0 (a fraction
+    w0 of them, mean m0) and the others class 1 (w1, m1). Otsu's threshold maximizes
+    the variance between the classes, w0 * w1 * (m0 - m1) ** 2, which is the same as
+    minimizing the spread within each. Here the weights are pixel counts rather than
+    fractions: that scales every candidate's score alike, so the best t is the same.
+    ``skimage.filters.threshold_otsu`` computes the same; it is written out here so
+    that the book does not need scikit-image.
 
     Example:
         >>> gray = np.array([0.1] * 50 + [0.9] * 50)
@@ -104,19 +228,27 @@ def otsu_threshold(gray: np.ndarray, *, bins: int = 256) -> float:
         raise ValueError("the image has no pixels")
     low, high = float(values.min()), float(values.max())
     if high - low < 1e-6:
-        raise ValueError("the image is one flat shade: there is no ink to separate from the paper")
+        raise ValueError(
+            "the image is one flat shade: there is no ink to separate from the paper"
+        )
     counts, edges = np.histogram(values, bins=bins, range=(low, high))
     centres = (edges[:-1] + edges[1:]) / 2
+    # Class 0 holds the bins up to each candidate threshold, class 1 the rest.
     weight_low = np.cumsum(counts)
     weight_high = weight_low[-1] - weight_low
     sum_low = np.cumsum(counts * centres)
     mean_low = sum_low / np.maximum(weight_low, 1)
     mean_high = (sum_low[-1] - sum_low) / np.maximum(weight_high, 1)
     between = weight_low * weight_high * (mean_low - mean_high) ** 2
-    return float(edges[1:][np.argmax(between[:-1])]) if bins > 1 else (low + high) / 2
+    if bins == 1:
+        return (low + high) / 2
+    # The last candidate puts every pixel in class 0, so it is left out.
+    return float(edges[1:][np.argmax(between[:-1])])
 
 
-def to_ink(gray: np.ndarray, *, invert: bool | None = None, min_contrast: float = 0.15) -> np.ndarray:
+def to_ink(
+    gray: np.ndarray, *, invert: bool | None = None, min_contrast: float = 0.15
+) -> np.ndarray:
     """Turn a grayscale image into MNIST's ink: bright digits on a black background.
 
     ``invert=None`` decides by the paper: the most common shade, read from the image's
@@ -133,18 +265,24 @@ def to_ink(gray: np.ndarray, *, invert: bool | None = None, min_contrast: float 
     """
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2:
-        raise ValueError(f"expected a grayscale image of shape (height, width); got {gray.shape}")
+        raise ValueError(
+            f"expected a grayscale image of shape (height, width); got {gray.shape}"
+        )
     if gray.size == 0:
         raise ValueError("the image has no pixels")
     if invert is None:
+        # The border is mostly paper: light paper means dark ink, so invert.
         border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
         invert = float(np.median(border)) > 0.5
     ink = 1.0 - gray if invert else gray
-    if float(ink.max() - np.median(ink)) < min_contrast:
+    contrast = float(ink.max() - np.median(ink))
+    if contrast < min_contrast:
         raise ValueError(
             "the image has no ink: nothing stands out from the paper "
-            f"(contrast {float(ink.max() - np.median(ink)):.2f}, needs {min_contrast}). Is it blank, or too faint?"
+            f"(contrast {contrast:.2f}, needs {min_contrast}). Is it blank, or too faint?"
         )
+    # Pixels on the paper's side of Otsu's threshold become exactly 0; the ink keeps
+    # its shades, measured from the paper's level and stretched to [0, 1].
     threshold = otsu_threshold(ink)
     paper_level = float(np.median(ink[ink <= threshold]))
     ink = np.where(ink > threshold, ink - paper_level, 0.0)
@@ -190,8 +328,22 @@ def prepare_digit(
 def _find_digits(
     source: str | Path | np.ndarray, *, invert: bool | None, max_side: int, **component_options
 ) -> tuple[list[segmentation.Component], tuple[int, int]]:
-    """Read a file or grayscale array, turn it into ink and find its digits (at least one)."""
-    gray = load_grayscale(source, max_side=max_side) if isinstance(source, (str, Path)) else _check_gray(source)
+    """Read a file or grayscale array, turn it into ink and find its digits (at least one).
+
+    Errors about a file start with its path, as ``load_grayscale``'s do.
+    """
+    if not isinstance(source, (str, Path)):
+        return _digits_in(_check_gray(source), invert=invert, **component_options)
+    gray = load_grayscale(source, max_side=max_side)
+    try:
+        return _digits_in(gray, invert=invert, **component_options)
+    except ValueError as error:
+        raise ValueError(f"{Path(source)}: {error}") from None
+
+
+def _digits_in(
+    gray: np.ndarray, *, invert: bool | None, **component_options
+) -> tuple[list[segmentation.Component], tuple[int, int]]:
     ink = to_ink(gray, invert=invert)
     components = segmentation.find_components(ink, **component_options)
     if not components:
@@ -264,12 +416,14 @@ def draw_digits(
     pen_width: int = 16,
     dark_on_light: bool = True,
     slant: float = 0.15,
+    spacing: float = 1.0,
     seed: int = 0,
 ) -> np.ndarray:
     """Draw digits with pen strokes, as a person writes them: grayscale in [0, 1].
 
     Each digit in ``text`` (from 1, 2, 4, 5 and 7) is a few polylines, wobbled a little at
-    random and slanted by ``slant``, drawn with a round pen on paper. Use it to try the
+    random and slanted by ``slant``, drawn with a round pen on paper. ``spacing`` below 1
+    writes the digits closer together, until they touch. Use it to try the
     preprocessing without a camera.
 
     Example:
@@ -279,17 +433,20 @@ def draw_digits(
     unknown = sorted(set(text) - set(_STROKES))
     if not text or unknown:
         raise ValueError(f"text must be made of the digits {''.join(sorted(_STROKES))}; got {text!r}")
+    if not 0 < spacing <= 2:
+        raise ValueError(f"spacing must be in (0, 2]; got {spacing}")
     from PIL import ImageDraw
 
     rng = np.random.default_rng(seed)
     cell = int(height * 0.7)
-    width = cell * len(text) + height // 2
+    step = int(round(cell * spacing))
+    width = step * (len(text) - 1) + cell + height // 2
     paper, ink = (238, 25) if dark_on_light else (30, 230)
     image = Image.new("L", (width, height), paper)
     draw = ImageDraw.Draw(image)
     top = (height - cell) // 2
     for position, digit in enumerate(text):
-        left = height // 4 + position * cell
+        left = height // 4 + position * step
         for stroke in _STROKES[digit]:
             points = []
             for x, y in stroke:

@@ -1,5 +1,9 @@
 """Model builders shared between chapters.
 
+The convolutional trunk that several chapters share is built in one place,
+:func:`trunk_layers` (applied to a Functional input by :func:`conv_trunk`), so its layer
+names, and therefore its trained weights, are the same in every model that uses it.
+
 Builders return uncompiled Keras models, so each chapter shows its optimizer, loss and
 metrics where the reader can see and change them.
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
+import numpy as np
 from keras import layers
 
 
@@ -119,6 +124,86 @@ def _check_stages(*, filters: Sequence[int], convolutions_per_stage: int) -> Non
         raise ValueError(f"convolutions_per_stage must be at least 1; got {convolutions_per_stage}")
 
 
+def trunk_layers(
+    *,
+    filters: Sequence[int] = (16, 32),
+    convolutions_per_stage: int = 2,
+    batch_norm_momentum: float = 0.9,
+    horizontal_pooling: Sequence[int] | None = None,
+) -> list[keras.Layer]:
+    """Build the layers of the book's convolutional trunk, in order, ready to be stacked.
+
+    Each stage holds ``convolutions_per_stage`` blocks of a 3x3 convolution (no bias:
+    batch normalization adds its own), batch normalization and ReLU, then max pooling;
+    the next stage has the next number of ``filters``. Pooling halves the height; it
+    halves the width too, unless ``horizontal_pooling`` gives each stage's factor across
+    (1 keeps the width, as a sequence reader wants). The layers are named
+    ``conv_<stage>_<block>``, ``batch_norm_<stage>_<block>``, ``relu_<stage>_<block>``
+    and ``pool_<stage>`` in every model, so :func:`copy_trunk_weights` can hand a trained
+    trunk from one model to another. :func:`build_small_cnn` stacks these layers in a
+    ``Sequential`` model; :func:`conv_trunk` applies them to a Functional input.
+
+    Example:
+        >>> [layer.name for layer in trunk_layers(filters=(8,), convolutions_per_stage=1)]
+        ['conv_1_1', 'batch_norm_1_1', 'relu_1_1', 'pool_1']
+    """
+    _check_stages(filters=filters, convolutions_per_stage=convolutions_per_stage)
+    if not 0.0 < batch_norm_momentum < 1.0:
+        raise ValueError(f"batch_norm_momentum must be in (0, 1); got {batch_norm_momentum}")
+    if horizontal_pooling is not None and (
+        len(horizontal_pooling) != len(filters) or any(int(factor) < 1 for factor in horizontal_pooling)
+    ):
+        raise ValueError(
+            f"horizontal_pooling needs one positive factor per stage ({len(filters)}); got {tuple(horizontal_pooling)}"
+        )
+    stack: list[keras.Layer] = []
+    for stage, count in enumerate(filters, start=1):
+        for block in range(1, convolutions_per_stage + 1):
+            stack.append(layers.Conv2D(int(count), 3, padding="same", use_bias=False, name=f"conv_{stage}_{block}"))
+            stack.append(layers.BatchNormalization(momentum=batch_norm_momentum, name=f"batch_norm_{stage}_{block}"))
+            stack.append(layers.ReLU(name=f"relu_{stage}_{block}"))
+        across = 2 if horizontal_pooling is None else int(horizontal_pooling[stage - 1])
+        stack.append(layers.MaxPooling2D((2, across), name=f"pool_{stage}"))
+    return stack
+
+
+def conv_trunk(
+    inputs: keras.KerasTensor,
+    *,
+    filters: Sequence[int] = (16, 32),
+    convolutions_per_stage: int = 2,
+    batch_norm_momentum: float = 0.9,
+    horizontal_pooling: Sequence[int] | None = None,
+) -> keras.KerasTensor:
+    """Apply the book's convolutional trunk (:func:`trunk_layers`) to a Functional input.
+
+    Returns the feature map: for a (28, 140, 1) strip and the default two stages,
+    (7, 35, 32); with ``horizontal_pooling=(2, 1)``, (7, 70, 32).
+
+    Example:
+        >>> inputs = keras.Input(shape=(28, 140, 1))
+        >>> conv_trunk(inputs).shape
+        (None, 7, 35, 32)
+        >>> conv_trunk(inputs, horizontal_pooling=(2, 1)).shape
+        (None, 7, 70, 32)
+    """
+    if len(inputs.shape) != 4:
+        raise ValueError(f"the trunk reads images of shape (height, width, channels); got {inputs.shape[1:]}")
+    height, width = inputs.shape[1:3]
+    across = 2 ** len(filters) if horizontal_pooling is None else int(np.prod(horizontal_pooling))
+    if (height is not None and height < 2 ** len(filters)) or (width is not None and width < across):
+        raise ValueError(f"{len(filters)} pooling stages need images of at least {2 ** len(filters)} rows and {across} columns; got {inputs.shape[1:]}")
+    features = inputs
+    for layer in trunk_layers(
+        filters=filters,
+        convolutions_per_stage=convolutions_per_stage,
+        batch_norm_momentum=batch_norm_momentum,
+        horizontal_pooling=horizontal_pooling,
+    ):
+        features = layer(features)
+    return features
+
+
 def build_small_cnn(
     *,
     filters: Sequence[int] = (16, 32),
@@ -130,12 +215,12 @@ def build_small_cnn(
     augmentation: keras.Layer | None = None,
     name: str = "small_cnn",
 ) -> keras.Model:
-    """Build a small modern CNN: stages of 3x3 convolutions with batch normalization.
+    """Build a small modern CNN: the book's convolutional trunk, then dropout and a softmax.
 
-    Each stage holds ``convolutions_per_stage`` blocks of convolution (no bias: batch
-    normalization adds its own), batch normalization and ReLU, then 2x2 max pooling;
-    the next stage has the next number of ``filters``. Dropout and a softmax read the
-    flattened features. ``batch_norm_momentum`` is 0.9 rather than Keras' 0.99 so the
+    The trunk is :func:`trunk_layers`: stages of ``convolutions_per_stage`` blocks of a
+    3x3 convolution (no bias: batch normalization adds its own), batch normalization and
+    ReLU, then 2x2 max pooling; the next stage has the next number of ``filters``.
+    Dropout and a softmax read the flattened features. ``batch_norm_momentum`` is 0.9 rather than Keras' 0.99 so the
     statistics used at inference catch up within a few hundred steps, which matters for
     runs of one or two epochs. An ``augmentation`` layer, if given, comes first; Keras
     runs it only while training.
@@ -149,8 +234,6 @@ def build_small_cnn(
     _check_stages(filters=filters, convolutions_per_stage=convolutions_per_stage)
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
-    if not 0.0 < batch_norm_momentum < 1.0:
-        raise ValueError(f"batch_norm_momentum must be in (0, 1); got {batch_norm_momentum}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2; got {num_classes}")
     height, width = input_shape[:2]
@@ -160,12 +243,10 @@ def build_small_cnn(
     model.add(keras.Input(shape=input_shape, name="image"))
     if augmentation is not None:
         model.add(augmentation)
-    for stage, count in enumerate(filters, start=1):
-        for block in range(1, convolutions_per_stage + 1):
-            model.add(layers.Conv2D(int(count), 3, padding="same", use_bias=False, name=f"conv_{stage}_{block}"))
-            model.add(layers.BatchNormalization(momentum=batch_norm_momentum, name=f"batch_norm_{stage}_{block}"))
-            model.add(layers.ReLU(name=f"relu_{stage}_{block}"))
-        model.add(layers.MaxPooling2D(2, name=f"pool_{stage}"))
+    for layer in trunk_layers(
+        filters=filters, convolutions_per_stage=convolutions_per_stage, batch_norm_momentum=batch_norm_momentum
+    ):
+        model.add(layer)
     model.add(layers.Flatten(name="flatten"))
     if dropout_rate > 0:
         model.add(layers.Dropout(dropout_rate, name="dropout"))
@@ -200,187 +281,18 @@ def forward_flops(model: keras.Model) -> int:
     return int(total)
 
 
-def _convolution_stages(
-    inputs: keras.KerasTensor,
-    *,
-    filters: Sequence[int],
-    convolutions_per_stage: int,
-    batch_norm_momentum: float,
-    horizontal_pooling: Sequence[int] | None = None,
-) -> keras.KerasTensor:
-    """The small CNN's trunk as Functional layers: 3x3 convolutions, batch norm, ReLU, then
-    pooling by 2 vertically and by ``horizontal_pooling[stage]`` (2 unless given) horizontally."""
-    _check_stages(filters=filters, convolutions_per_stage=convolutions_per_stage)
-    x = inputs
-    for stage, count in enumerate(filters, start=1):
-        for block in range(1, convolutions_per_stage + 1):
-            x = layers.Conv2D(int(count), 3, padding="same", use_bias=False, name=f"conv_{stage}_{block}")(x)
-            x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"batch_norm_{stage}_{block}")(x)
-            x = layers.ReLU(name=f"relu_{stage}_{block}")(x)
-        across = 2 if horizontal_pooling is None else int(horizontal_pooling[stage - 1])
-        x = layers.MaxPooling2D((2, across), name=f"pool_{stage}")(x)
-    return x
-
-
-def _check_strip(input_shape: tuple[int, int, int], filters: Sequence[int]) -> None:
-    if len(input_shape) != 3 or min(input_shape[:2]) < 2 ** len(filters):
-        raise ValueError(f"input_shape is (height, width, channels) with room for {len(filters)} poolings; got {input_shape}")
-
-
-def _check_slots(*, num_slots: int, num_classes: int, dropout_rate: float) -> None:
-    if num_slots < 1 or num_classes < 2:
-        raise ValueError(f"need at least one slot and two classes; got num_slots={num_slots}, num_classes={num_classes}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
-
-
-def build_multi_head_cnn(
-    *,
-    num_slots: int = 5,
-    filters: Sequence[int] = (16, 32),
-    convolutions_per_stage: int = 2,
-    dropout_rate: float = 0.3,
-    batch_norm_momentum: float = 0.9,
-    heads_see: str = "whole_image",
-    input_shape: tuple[int, int, int] = (28, 140, 1),
-    num_classes: int = 11,
-    name: str = "multi_head_cnn",
-) -> keras.Model:
-    """Build a shared convolutional trunk with one softmax head per slot.
-
-    The trunk is :func:`build_small_cnn`'s (same layer names, so its trained weights can
-    be copied in). Its features feed ``num_slots`` heads named ``slot_1``, ``slot_2``,
-    ..., each a softmax over ``num_classes`` (ten digits and a blank). With
-    ``heads_see="whole_image"`` every head reads all the features and must learn where
-    its slot is; with ``"own_slot"`` each head reads only the feature columns of its own
-    slot (the image's width split in ``num_slots`` equal parts). Train it with one loss
-    per head: a dictionary of labels keyed by head name, or a list in head order.
-
-    Example:
-        >>> model = build_multi_head_cnn()
-        >>> model.output_names
-        ['slot_1', 'slot_2', 'slot_3', 'slot_4', 'slot_5']
-        >>> build_multi_head_cnn(heads_see="own_slot").count_params() < model.count_params()
-        True
-    """
-    _check_strip(input_shape, filters)
-    _check_slots(num_slots=num_slots, num_classes=num_classes, dropout_rate=dropout_rate)
-    if heads_see not in ("whole_image", "own_slot"):
-        raise ValueError(f"heads_see is 'whole_image' or 'own_slot'; got {heads_see!r}")
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = _convolution_stages(inputs, filters=filters, convolutions_per_stage=convolutions_per_stage, batch_norm_momentum=batch_norm_momentum)
-    feature_width = x.shape[2]
-    if heads_see == "own_slot" and feature_width % num_slots:
-        raise ValueError(f"the trunk's {feature_width} feature columns do not split into {num_slots} equal slots; check input_shape")
-    outputs = []
-    for slot in range(1, num_slots + 1):
-        if heads_see == "own_slot":
-            slot_width = feature_width // num_slots
-            features = layers.Cropping2D(((0, 0), ((slot - 1) * slot_width, (num_slots - slot) * slot_width)), name=f"slot_{slot}_columns")(x)
-        else:
-            features = x
-        features = layers.Flatten(name=f"slot_{slot}_flatten")(features)
-        features = layers.Dropout(dropout_rate, name=f"slot_{slot}_dropout")(features)
-        outputs.append(layers.Dense(num_classes, activation="softmax", name=f"slot_{slot}")(features))
-    return keras.Model(inputs, outputs, name=name)
-
-
-def build_multilabel_cnn(
-    *,
-    num_slots: int = 5,
-    filters: Sequence[int] = (16, 32),
-    convolutions_per_stage: int = 2,
-    dropout_rate: float = 0.3,
-    batch_norm_momentum: float = 0.9,
-    input_shape: tuple[int, int, int] = (28, 140, 1),
-    num_classes: int = 11,
-    name: str = "multilabel_cnn",
-) -> keras.Model:
-    """Build the same trunk with one layer of ``num_slots * num_classes`` sigmoid outputs.
-
-    This is the forum answer's model: 55 independent yes/no outputs, trained with binary
-    cross-entropy against the concatenated one-hot slot labels, and read by the argmax
-    of each block of ``num_classes``.
-
-    Example:
-        >>> build_multilabel_cnn().output_shape
-        (None, 55)
-    """
-    _check_strip(input_shape, filters)
-    _check_slots(num_slots=num_slots, num_classes=num_classes, dropout_rate=dropout_rate)
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = _convolution_stages(inputs, filters=filters, convolutions_per_stage=convolutions_per_stage, batch_norm_momentum=batch_norm_momentum)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(dropout_rate, name="dropout")(x)
-    outputs = layers.Dense(num_slots * num_classes, activation="sigmoid", name="sigmoids")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def build_crnn(
-    *,
-    filters: Sequence[int] = (16, 32),
-    convolutions_per_stage: int = 2,
-    recurrent_units: int = 64,
-    recurrent_layers: int = 1,
-    column_width: int = 4,
-    batch_norm_momentum: float = 0.9,
-    dropout_rate: float = 0.25,
-    input_shape: tuple[int, int, int] = (28, 140, 1),
-    num_classes: int = 11,
-    name: str = "crnn",
-) -> keras.Model:
-    """Build a convolutional-recurrent network that reads an image column by column.
-
-    The convolutional trunk turns the image into a sequence of feature columns, each
-    ``column_width`` pixels wide (a power of two; 35 steps for 140 pixels at the default
-    4): the trunk pools by 2 across until the columns are that wide, then only
-    vertically. A bidirectional GRU reads
-    them (``recurrent_layers`` of them, stacked), and a dense layer gives each step's
-    logits over ``num_classes``: the ten
-    digits, and the CTC blank as the last class. Train it with
-    :func:`mnist_helpers.training.ctc_loss`; read it with
-    :func:`mnist_helpers.training.ctc_decode_sequences`.
-
-    Example:
-        >>> build_crnn().output_shape
-        (None, 35, 11)
-    """
-    _check_strip(input_shape, filters)
-    if recurrent_units < 1 or recurrent_layers < 1:
-        raise ValueError(f"recurrent_units and recurrent_layers must be at least 1; got {recurrent_units} and {recurrent_layers}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
-    if column_width < 1 or column_width & (column_width - 1) or column_width > 2 ** len(filters):
-        raise ValueError(f"column_width is a power of two up to {2 ** len(filters)} (one halving per stage); got {column_width}")
-    halvings = column_width.bit_length() - 1
-    horizontal_pooling = [2 if stage < halvings else 1 for stage in range(len(filters))]
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = _convolution_stages(
-        inputs, filters=filters, convolutions_per_stage=convolutions_per_stage, batch_norm_momentum=batch_norm_momentum,
-        horizontal_pooling=horizontal_pooling,
-    )
-    height, width, channels = x.shape[1:]
-    # Columns become time steps: (height, width, channels) -> (width, height * channels).
-    x = layers.Permute((2, 1, 3), name="columns_first")(x)
-    x = layers.Reshape((width, height * channels), name="column_features")(x)
-    x = layers.Dropout(dropout_rate, name="dropout")(x)
-    for layer in range(1, recurrent_layers + 1):
-        name = "bidirectional_gru" if recurrent_layers == 1 else f"bidirectional_gru_{layer}"
-        x = layers.Bidirectional(layers.GRU(recurrent_units, return_sequences=True), name=name)(x)
-    outputs = layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
 def copy_trunk_weights(source: keras.Model, target: keras.Model, *, prefixes: Sequence[str] = ("conv_", "batch_norm_")) -> list[str]:
     """Copy the weights of layers named alike (the convolutional trunk) from one model to another.
 
-    The builders in this module name their trunk layers ``conv_<stage>_<block>`` and
-    ``batch_norm_<stage>_<block>``, so a single-digit CNN trained on MNIST can hand its
+    :func:`trunk_layers` names the trunk's layers ``conv_<stage>_<block>`` and
+    ``batch_norm_<stage>_<block>`` in every model built with it, so a single-digit CNN trained on MNIST can hand its
     trunk to a multi-digit model as a starting point. Returns the names copied.
 
     Example:
-        >>> copied = copy_trunk_weights(build_small_cnn(), build_multi_head_cnn())
-        >>> copied[:2]
+        >>> inputs = keras.Input(shape=(28, 140, 1), name="strip")
+        >>> features = layers.Flatten()(conv_trunk(inputs))
+        >>> strip_model = keras.Model(inputs, layers.Dense(11)(features))
+        >>> copy_trunk_weights(build_small_cnn(), strip_model)[:2]
         ['conv_1_1', 'batch_norm_1_1']
     """
     copied = []

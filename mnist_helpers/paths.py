@@ -6,11 +6,13 @@ can point the chapters somewhere else without editing them.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, BinaryIO, Iterator
 
 DATA_DIR_ENV = "MNIST_DATA_DIR"
 RESULTS_DIR_ENV = "BOOK_RESULTS_DIR"
@@ -130,3 +132,60 @@ def atomic_output(target: Path, *, binary: bool = False, suffix: str = ".tmp") -
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def regular_file_problem(path: Path) -> str | None:
+    """Say what is at ``path`` when it is neither a regular file nor absent, else None.
+
+    A regular file, or a symbolic link to one, gives None, and so does nothing at all:
+    callers tell a missing file apart with ``path.exists()``. Anything else gives a
+    phrase for an error message: a directory, a broken symbolic link, a link loop, a
+    FIFO or device, or a path that cannot be examined.
+
+    Example:
+        >>> regular_file_problem(Path(tempfile.mkdtemp()))
+        'is a directory'
+        >>> regular_file_problem(Path("/no/such/file")) is None
+        True
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        return _stat_failure(path, error)
+    link = f" (through the symbolic link {path} -> {os.readlink(path)})" if path.is_symlink() else ""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory" + link
+    return "is not a regular file (a FIFO, socket or device)" + link
+
+
+def open_for_reading(path: Path, what: str) -> BinaryIO:
+    """Open the regular file ``path`` in binary mode, or say what is wrong in a ``ValueError``.
+
+    ``what`` names what the file should be ("an IDX file"). A missing file raises
+    ``FileNotFoundError``; a directory, a link loop or an unreadable file a ``ValueError``.
+
+    Example:
+        >>> open_for_reading(Path(tempfile.mkdtemp()), "a CSV file")
+        Traceback (most recent call last):
+        ...
+        ValueError: /... is a directory, not a CSV file: give the path of the file itself.
+    """
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise ValueError(f"{path} {problem}, not {what}: give the path of the file itself.")
+    try:
+        return open(path, "rb")  # The caller closes it.
+    except PermissionError as error:
+        raise ValueError(f"{path} cannot be read ({error.strerror}): make it readable, or use a copy.") from error
+
+
+def _stat_failure(path: Path, error: OSError) -> str | None:
+    if error.errno == errno.ELOOP:
+        return "is a symbolic link loop (links that lead back to each other, never to a file)"
+    if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        if path.is_symlink():
+            return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+        return None
+    return f"cannot be examined ({error.strerror})"

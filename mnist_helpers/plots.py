@@ -251,6 +251,8 @@ def plot_sequences(
     """Show multi-digit images titled with their true digits and, if given, the predicted ones.
 
     A title reads ``true 40712`` or ``true 40712, read 40112``; wrong readings are in red.
+    Each image has a thin grey frame and white space around it, so neighbouring images
+    on the white page cannot be read as one long strip.
 
     Example:
         >>> plot_sequences(test_set.images, test_set.sequences(), predicted)  # doctest: +SKIP
@@ -269,18 +271,24 @@ def plot_sequences(
         raise ValueError("there are no images to show")
     aspect = images.shape[2] / images.shape[1]
     rows = int(np.ceil(count / columns))
-    figure = Figure(figsize=(columns * 0.5 * aspect, rows * 0.85), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(columns * 0.45 * aspect, rows * 0.8), dpi=DPI, layout="constrained")
+    # Gaps between the images, as fractions of an image's width and height.
+    figure.get_layout_engine().set(wspace=0.08, hspace=0.08)
     axes = np.atleast_1d(figure.subplots(rows, min(columns, count), squeeze=False).ravel())
-    for axis in axes:
+    for axis in axes[count:]:
         axis.set_axis_off()
     for index, axis in enumerate(axes[:count]):
         axis.imshow(images[index], cmap="gray_r", vmin=0, vmax=images[index].max() or 1)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        for spine in axis.spines.values():
+            spine.set_edgecolor("0.6")
         label = f"true {true[index] or '(none)'}"
         color = "black"
         if predicted is not None:
             label += f", read {predicted[index] or '(none)'}"
             color = "black" if predicted[index] == true[index] else "firebrick"
-        axis.set_title(label, fontsize=9, color=color)
+        axis.set_title(label, fontsize=10, color=color)
     if title:
         figure.suptitle(title)
     return figure
@@ -297,7 +305,7 @@ def plot_prepared(
     """Show an original image next to the MNIST-format digits made from it.
 
     With ``probabilities`` (one row per digit), each digit is titled with the model's
-    ``top`` most probable classes, as ``7 98% · 1 1% · 9 0%``.
+    ``top`` most probable classes, one a line, as ``7 98%``, ``1 1%``, ``9 <1%``.
 
     Example:
         >>> digits = handwriting.prepare_digits("house_number.jpg")  # doctest: +SKIP
@@ -311,22 +319,34 @@ def plot_prepared(
         raise ValueError(f"got {len(probabilities)} rows of probabilities for {len(digits)} digits")
     if top < 1:
         raise ValueError(f"top must be at least 1; got {top}")
+    # Legible at page width (about 7 inches): the original on top, at most five digits
+    # a row below it, 11-point labels.
+    columns = min(len(digits), 5)
+    rows = -(-len(digits) // columns)
     aspect = original.shape[1] / original.shape[0]
-    figure = Figure(figsize=(1.8 * aspect + 1.3 * len(digits), 2.0), dpi=DPI, layout="constrained")
-    axes = figure.subplots(1, 1 + len(digits), width_ratios=[1.8 * aspect / 1.3, *[1] * len(digits)], squeeze=False)[0]
+    width = min(7.0, max(1.4 * columns, 1.8 * aspect))
+    figure = Figure(figsize=(width, 1.8 + 1.8 * rows), dpi=DPI, layout="constrained")
+    grid = figure.add_gridspec(1 + rows, columns, height_ratios=[1.8] + [1.8] * rows)
+    axes = [figure.add_subplot(grid[0, :])]
+    axes += [figure.add_subplot(grid[1 + i // columns, i % columns]) for i in range(len(digits))]
     axes[0].imshow(original, cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title("original", fontsize=9)
+    axes[0].set_title("original", fontsize=11)
     for axis, index in zip(axes[1:], range(len(digits))):
         axis.imshow(digits[index], cmap="gray", vmin=0, vmax=255)
         if probabilities is not None:
             best = np.argsort(-probabilities[index])[:top]
-            axis.set_title("\n".join(f"{label} {probabilities[index][label]:.0%}" for label in best), fontsize=8)
+            axis.set_title("\n".join(f"{label} {_percent(probabilities[index][label])}" for label in best), fontsize=11)
     for axis in axes:
         axis.set_xticks([])
         axis.set_yticks([])
     if title:
-        figure.suptitle(title, fontsize=10)
+        figure.suptitle(title, fontsize=12)
     return figure
+
+
+def _percent(probability: float) -> str:
+    """A probability as a whole percentage, with "<1%" rather than a misleading "0%"."""
+    return f"{probability:.0%}" if probability >= 0.005 else "<1%"
 
 
 def plot_error_against_time(
@@ -337,33 +357,86 @@ def plot_error_against_time(
     hue: str = "chapter",
     style: str | None = None,
     title: str | None = None,
+    label: str | None = None,
+    front: bool = False,
 ) -> Figure:
     """Scatter test error against training time, both on log scales, one point per model.
 
     ``records`` is a DataFrame such as :func:`mnist_helpers.results.load_results` returns;
-    models with zero training seconds are left out (a log scale has no zero).
+    models with zero training seconds are left out (a log scale has no zero). ``label``
+    names a column of text written beside each point (a number, a name). With
+    ``front=True`` the Pareto front (:func:`mnist_helpers.results.pareto_front`: the
+    models that no other model beats on both time and error) is drawn as a step line:
+    for every training time, the lowest error reached by a model at most that slow. Its
+    points' labels are bold, and a key under the plot gives their ``model`` names.
 
     Example:
         >>> plot_error_against_time(results.load_results())  # doctest: +SKIP
     """
+    import pandas as pd
     import seaborn as sns
 
-    missing = [column for column in (x, y, hue, style) if column is not None and column not in records]
+    missing = [column for column in (x, y, hue, style, label) if column is not None and column not in records]
     if missing:
         raise ValueError(f"records has no column {', '.join(missing)}; columns: {', '.join(map(str, records.columns))}")
     shown = records[(records[x] > 0) & (records[y] > 0)]
     if shown.empty:
         raise ValueError("no record has both a positive training time and a positive test error to plot")
-    figure = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
+    from mnist_helpers.results import pareto_front
+
+    on_front = pareto_front(shown, x=x, y=y) if front else pd.Series(False, index=shown.index)
+    best = shown[on_front].sort_values(x)
+    figure = Figure(figsize=(8, 5 + 0.22 * len(best)), dpi=DPI, layout="constrained")
     axis = figure.subplots()
-    sns.scatterplot(data=shown, x=x, y=y, hue=hue, style=style, s=60, ax=axis)
+    if front:
+        axis.step(best[x], best[y], where="post", color="0.4", linewidth=1.2, zorder=1)
+    hue_order = sorted(shown[hue].unique()) if hue else None
+    sns.scatterplot(data=shown, x=x, y=y, hue=hue, hue_order=hue_order, style=style, s=60, ax=axis, zorder=2)
     axis.set_xscale("log")
     axis.set_yscale("log")
-    for formatter in (axis.yaxis.set_major_formatter, axis.yaxis.set_minor_formatter):
-        formatter(lambda value, _: f"{value:.1%}")
-    axis.set_xlabel("training time on CPU (seconds, log scale)")
+
+    def tick(value: float, percent: bool) -> str:
+        mantissa = round(value / 10 ** np.floor(np.log10(value)), 6)
+        if mantissa not in (1, 2, 3, 5):
+            return ""
+        return f"{value:.1%}" if percent else f"{value:g}"
+
+    for axis_part, percent in ((axis.xaxis, False), (axis.yaxis, True)):
+        for formatter in (axis_part.set_major_formatter, axis_part.set_minor_formatter):
+            formatter(lambda value, _, percent=percent: tick(value, percent))
+    axis.set_xlabel("training time (seconds, log scale)")
     axis.set_ylabel("test error (log scale)")
     axis.grid(True, which="major", linewidth=0.5, alpha=0.5)
-    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    chapters = axis.legend(fontsize=9, title=hue, loc="upper left", bbox_to_anchor=(1.01, 1.0)) if hue else None
+    if front:
+        from matplotlib.lines import Line2D
+
+        names = best["model"] if "model" in best else best.index.astype(str)
+        keys = [f"{text}. {name}" if label else str(name) for text, name in zip(best[label] if label else names, names)]
+        handles = [Line2D([], [], linestyle="none")] * len(keys)
+        axis.legend(
+            handles, keys, title="Pareto front (step line), fastest first", fontsize=10, title_fontsize=10,
+            loc="upper left", bbox_to_anchor=(0.0, -0.1), handlelength=0, handletextpad=0, frameon=False,
+        )
+        if chapters is not None:
+            axis.add_artist(chapters)
     axis.set_title(title or f"Test error against training time: {len(shown)} models")
+    figure.draw_without_rendering()  # lay the figure out, so label positions are final
+    # Each label takes the first place beside its point that is clear of the markers and of
+    # earlier labels (centres compared in points on the page), so labels do not overprint.
+    markers = axis.transData.transform(shown[[x, y]].to_numpy(dtype=float)) * 72 / DPI
+    placed: list[np.ndarray] = []
+    labelled = shown[[x, y]].assign(text=shown[label] if label else "", bold=on_front)
+    for *point, text, bold in labelled.sort_values("bold", ascending=False).itertuples(index=False, name=None) if label else ():
+        anchor = axis.transData.transform(point) * 72 / DPI
+        for offset in ((4, 3), (4, -11), (-14, 3), (-14, -11), (4, 14), (-14, 14), (-22, -4), (10, -4)):
+            centre = anchor + offset + (4, 4)
+            clear_of_labels = all((np.abs(centre - other) >= (10, 9)).any() for other in placed)
+            if clear_of_labels and (np.abs(markers - centre) >= 6).any(axis=1).all():
+                break
+        placed.append(anchor + offset + (4, 4))
+        axis.annotate(
+            str(text), point, xytext=offset, textcoords="offset points",
+            fontsize=10 if bold else 8, fontweight="bold" if bold else "normal", in_layout=False,
+        )
     return figure

@@ -136,13 +136,17 @@ def record_model(
     history: Any,
     test_error: float,
     **extra: Any,
-) -> dict[str, Any]:
+) -> None:
     """Record a trained Keras model in one line: parameters, epochs and seconds come from it.
 
     ``history`` is what ``model.fit`` returned, trained with ``training.EpochLog()`` or
     ``training.ElapsedTime()`` so that it holds the elapsed seconds. Pass
     ``train_seconds=`` or ``epochs=`` to override them (an ensemble, a model trained in
     two ``fit`` calls); other keyword arguments become extra keys, as in ``record_result``.
+    ``shared_train_seconds=`` names the seconds of another record's training that this
+    model reuses (a trunk trained once): they are added to its ``train_seconds``, its
+    whole cost, and ``chapter_summary`` counts them once. It returns nothing, so the
+    cell that records shows nothing.
 
     Example:
         >>> record_model("02_mlp", "MLP 784 (seed)", model=seed_model,
@@ -151,9 +155,10 @@ def record_model(
     from mnist_helpers.training import training_seconds
 
     logs = getattr(history, "history", history)
-    extra.setdefault("train_seconds", training_seconds(logs))
+    # A model that reuses another record's training (a trunk) costs that training too.
+    extra.setdefault("train_seconds", training_seconds(logs) + extra.get("shared_train_seconds", 0.0))
     extra.setdefault("epochs", len(logs["loss"]))
-    return record_result(chapter, model=name, test_error=test_error, params=model.count_params(), **extra)
+    record_result(chapter, model=name, test_error=test_error, params=model.count_params(), **extra)
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
@@ -209,7 +214,10 @@ def chapter_summary(directory: str | Path | None = None):
     Quick-run records are left out: the summary describes full runs. The best test error
     is over the records of MNIST's single-digit test set; records scored on another test
     set (they carry a ``test_set`` key, as the multi-digit chapter's do) count towards
-    models and seconds only, and a chapter with no single-digit record gets NaN. The
+    models and seconds only, and a chapter with no single-digit record gets NaN. A record
+    whose ``train_seconds`` include the training of a part it shares with another record
+    (a trunk trained once and reused) says so in ``shared_train_seconds``; those seconds
+    are subtracted, so that the chapter's total counts them once. The
     README's table of chapter times is generated from this (``python -m mnist_helpers.results``).
 
     Example:
@@ -224,9 +232,15 @@ def chapter_summary(directory: str | Path | None = None):
     if frame.empty:
         return pd.DataFrame(columns=columns)
     single_digit = frame["test_set"].isna() if "test_set" in frame else pd.Series(True, index=frame.index)
-    frame = frame.assign(single_digit_error=frame["test_error"].where(single_digit))
+    shared = frame["shared_train_seconds"].fillna(0.0) if "shared_train_seconds" in frame else 0.0
+    frame = frame.assign(
+        single_digit_error=frame["test_error"].where(single_digit),
+        own_train_seconds=frame["train_seconds"] - shared,
+    )
     summary = frame.groupby("chapter").agg(
-        models=("model", "count"), train_seconds=("train_seconds", "sum"), best_test_error=("single_digit_error", "min")
+        models=("model", "count"),
+        train_seconds=("own_train_seconds", "sum"),
+        best_test_error=("single_digit_error", "min"),
     )
     return summary.reset_index()[columns]
 
@@ -248,7 +262,38 @@ def chapter_times_markdown(directory: str | Path | None = None) -> str:
         duration = f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
         best = "see the chapter" if math.isnan(row.best_test_error) else f"{row.best_test_error:.2%}"
         lines.append(f"| [{row.chapter}](chapters/{row.chapter}.ipynb) | {row.models} | {duration} | {best} |")
+    frame = load_results(directory, full_runs_only=True)
+    if not frame.empty:
+        machines = ", ".join(sorted(set(frame["machine"])))
+        lines += ["", f"Measured on: {machines}."]
     return "\n".join(lines)
+
+
+def pareto_front(frame, *, x: str = "train_seconds", y: str = "test_error"):
+    """Mark the records that no other record beats on ``x`` and ``y`` (lower is better).
+
+    A record is on the front unless another record is at least as fast (``x``) and at
+    least as accurate (``y``), and strictly better in one of the two: the front holds the
+    models worth considering at some budget of time. Returns a boolean Series aligned
+    with ``frame``.
+
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame(
+        ...     {"train_seconds": [10, 20, 30], "test_error": [0.02, 0.03, 0.01]}
+        ... )
+        >>> pareto_front(frame).tolist()
+        [True, False, True]
+    """
+    import pandas as pd
+
+    times = frame[x].to_numpy(dtype=float)
+    errors = frame[y].to_numpy(dtype=float)
+    # beaten[i, j]: record j is no worse than record i on both, and better on one.
+    no_worse = (times[None, :] <= times[:, None]) & (errors[None, :] <= errors[:, None])
+    better = (times[None, :] < times[:, None]) | (errors[None, :] < errors[:, None])
+    beaten = no_worse & better
+    return pd.Series(~beaten.any(axis=1), index=frame.index, dtype=bool)
 
 
 if __name__ == "__main__":

@@ -41,14 +41,20 @@ def _check_ink(ink: np.ndarray) -> np.ndarray:
 
 
 def to_mnist_format(
-    ink: np.ndarray, *, box: int = MNIST_BOX, size: int = MNIST_SIZE, centre_by: str = "mass"
+    ink: np.ndarray,
+    *,
+    box: int = MNIST_BOX,
+    size: int = MNIST_SIZE,
+    centre_by: str = "mass",
 ) -> np.ndarray:
     """Turn one digit's ink image into a ``size`` x ``size`` uint8 image the way MNIST did.
 
     Crop to the ink's bounding box, scale the longer side to ``box`` pixels keeping the
     aspect ratio (Lanczos resampling, which anti-aliases), scale the brightest pixel to
     255, and place it so its centre of mass is at the centre of the frame
-    (``centre_by="mass"``, as MNIST did) or its box is (``centre_by="box"``).
+    (``centre_by="mass"``, as MNIST did) or its box is (``centre_by="box"``). The
+    centre of mass is the ink-weighted mean position, (sum of x * ink) / (sum of ink)
+    and the same for y; the shift is rounded to whole pixels.
 
     Example:
         >>> digit = np.zeros((100, 40)); digit[10:90, 5:35] = 1.0
@@ -61,24 +67,30 @@ def to_mnist_format(
         raise ValueError(f"box must be between 1 and size ({size}); got {box}")
     if centre_by not in ("mass", "box"):
         raise ValueError(f"centre_by is 'mass' or 'box'; got {centre_by!r}")
+    # Crop to the rows and columns that hold ink.
     rows = np.flatnonzero(ink.max(axis=1) > 0)
     columns = np.flatnonzero(ink.max(axis=0) > 0)
     if rows.size == 0:
         raise ValueError("the image has no ink: every pixel is background")
     cropped = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    # Scale the longer side to `box` pixels, keeping the aspect ratio.
     height, width = cropped.shape
     scale = box / max(height, width)
     new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
-    resized = np.asarray(Image.fromarray(cropped).resize((new_width, new_height), Image.Resampling.LANCZOS))
-    resized = np.clip(resized, 0, None)
+    resized = Image.fromarray(cropped).resize(
+        (new_width, new_height), Image.Resampling.LANCZOS
+    )
+    resized = np.clip(np.asarray(resized), 0, None)
     if resized.max() <= 0:
         resized = np.ones_like(resized)
     resized = resized / resized.max()
+    # Put the box in the middle of the frame.
     frame = np.zeros((size, size), dtype=np.float32)
     top, left = (size - new_height) // 2, (size - new_width) // 2
     frame[top : top + new_height, left : left + new_width] = resized
     if centre_by == "box":
         return np.round(frame * 255).astype(np.uint8)
+    # Shift the centre of mass to the frame's centre, (size - 1) / 2 in pixel indices.
     centre_row, centre_column = ndimage.center_of_mass(frame)
     shift_rows = int(round((size - 1) / 2 - centre_row))
     shift_columns = int(round((size - 1) / 2 - centre_column))

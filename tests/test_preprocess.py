@@ -56,3 +56,14 @@ def test_split_rejects_bad_sizes(size) -> None:
 def test_split_rejects_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match="10 images but 9 labels"):
         train_validation_split(make_images(10), make_labels(9))
+
+
+def test_to_strips_scales_and_checks() -> None:
+    from mnist_helpers import preprocess
+
+    strips = preprocess.to_strips(np.full((2, 28, 140), 255, np.uint8))
+    assert strips.shape == (2, 28, 140, 1) and strips.dtype == np.float32 and strips.max() == 1.0
+    with pytest.raises(ValueError, match="width of at least 28"):
+        preprocess.to_strips(np.zeros((2, 20, 140), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        preprocess.to_strips(np.zeros((2, 28, 140), np.float32))

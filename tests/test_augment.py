@@ -1,4 +1,4 @@
-"""The small CNN builder, the FLOP counter, the image grid and the augmentation layers."""
+"""The augmentation layers: the Gaussian kernel, displacement, elastic distortion, the block."""
 
 from __future__ import annotations
 
@@ -6,61 +6,9 @@ import keras
 import numpy as np
 import pytest
 import scipy.ndimage
-from matplotlib.figure import Figure
 
-from mnist_helpers import augment, plots
-from mnist_helpers.models import build_simple_cnn, build_small_cnn, forward_flops
-
-
-def test_small_cnn_layout_and_parameters() -> None:
-    model = build_small_cnn(filters=(16, 32), convolutions_per_stage=2)
-    conv_names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert conv_names == ["conv_1_1", "conv_1_2", "conv_2_1", "conv_2_2"]
-    # Convolutions without bias, four batch norms of 4 weights per channel, 7x7x32 features to 10 classes.
-    expected = 9 * 16 + 9 * 16 * 16 + 9 * 16 * 32 + 9 * 32 * 32 + 4 * (16 + 16 + 32 + 32) + 7 * 7 * 32 * 10 + 10
-    assert model.count_params() == expected
-    assert model.output_shape == (None, 10)
-
-
-def test_small_cnn_takes_other_shapes_classes_and_an_augmentation_block() -> None:
-    block = augment.digit_augmentation(zoom=0.1)
-    model = build_small_cnn(filters=(8,), input_shape=(32, 32, 3), num_classes=47, augmentation=block)
-    assert model.layers[0] is block
-    assert model.output_shape == (None, 47)
-
-
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        ({"filters": ()}, "filters"),
-        ({"filters": (8, 0)}, "filters"),
-        ({"convolutions_per_stage": 0}, "convolutions_per_stage"),
-        ({"dropout_rate": 1.0}, "dropout_rate"),
-        ({"batch_norm_momentum": 1.0}, "batch_norm_momentum"),
-        ({"num_classes": 1}, "num_classes"),
-        ({"filters": (8, 8, 8, 8, 8, 8), "input_shape": (28, 28, 1)}, "pooling stages"),
-    ],
-)
-def test_small_cnn_rejects_bad_arguments(arguments, message) -> None:
-    with pytest.raises(ValueError, match=message):
-        build_small_cnn(**arguments)
-
-
-def test_forward_flops_counts_convolutions_and_dense_layers() -> None:
-    # Simple CNN: 24x24 outputs x 5x5 kernel x 32 filters, then 4608->128 and 128->10, two operations each.
-    assert forward_flops(build_simple_cnn()) == 2 * (24 * 24 * 25 * 32 + 4608 * 128 + 128 * 10)
-    with_block = build_small_cnn(augmentation=augment.digit_augmentation(rotation_degrees=5))
-    assert forward_flops(with_block) == forward_flops(build_small_cnn())
-
-
-def test_image_grid_shows_filters_and_checks_its_input() -> None:
-    figure = plots.plot_image_grid(np.random.default_rng(0).normal(size=(6, 5, 5)), cmap="RdBu_r", symmetric=True, columns=3)
-    assert isinstance(figure, Figure)
-    assert len([axis for axis in figure.axes if axis.images]) == 6
-    with pytest.raises(ValueError, match="stack of images"):
-        plots.plot_image_grid(np.zeros((5, 5)))
-    with pytest.raises(ValueError, match="titles"):
-        plots.plot_image_grid(np.zeros((2, 5, 5)), titles=["one"])
+from mnist_helpers import augment
+from mnist_helpers.models import build_small_cnn
 
 
 def test_gaussian_kernel_is_normalised_and_validated() -> None:
@@ -157,6 +105,18 @@ def test_a_model_with_augmentation_trains_with_an_unknown_batch_size() -> None:
     assert np.isfinite(history.history["loss"][0])
 
 
-def test_simple_cnn_has_the_tutorial_parameter_count() -> None:
-    # 32 5x5 filters with biases, 12x12x32 pooled features to 128 units, 128 to 10.
-    assert build_simple_cnn().count_params() == (25 * 32 + 32) + (12 * 12 * 32 * 128 + 128) + (128 * 10 + 10) == 592_074
+def test_the_transforms_of_one_block_are_drawn_independently() -> None:
+    # With one seed shared by every layer, the rotation angle and the zoom factor of an
+    # image came from the same uniform draw, so the transforms moved together.
+    import keras
+
+    from mnist_helpers.augment import digit_augmentation
+
+    block = digit_augmentation(rotation_degrees=20, zoom=0.2, seed=7)
+    rotation, zoom = block.layers
+    images = keras.ops.ones((64, 28, 28, 1))
+    angles = rotation.get_random_transformation(images, training=True)["angle"]
+    zooms = zoom.get_random_transformation(images, training=True)["height_zoom"]
+    angles, zooms = keras.ops.convert_to_numpy(angles), keras.ops.convert_to_numpy(zooms)
+    correlation = np.corrcoef(angles.ravel(), zooms.ravel())[0, 1]
+    assert abs(correlation) < 0.5, f"rotation and zoom draws are correlated ({correlation:.2f})"

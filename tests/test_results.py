@@ -1,4 +1,4 @@
-"""The quick-run setting, and results records."""
+"""Results records: writing, validating and reading them, and the summaries built from them."""
 
 from __future__ import annotations
 
@@ -8,20 +8,6 @@ from pathlib import Path
 import pytest
 
 from mnist_helpers.results import load_results, machine_description, read_records, record_result
-from mnist_helpers.settings import full_or_quick, quick_run, time_goals_enforced
-
-
-@pytest.mark.parametrize(("value", "expected"), [("", False), ("0", False), ("1", True), ("true", True)])
-def test_quick_run_values(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
-    monkeypatch.setenv("BOOK_QUICK", value)
-    assert quick_run() is expected
-    assert full_or_quick(full="full", quick="quick") == ("quick" if expected else "full")
-
-
-def test_quick_run_rejects_unknown_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOOK_QUICK", "fast")
-    with pytest.raises(ValueError, match="BOOK_QUICK=.*use 1 for the quick run"):
-        quick_run()
 
 
 def record(directory: Path, **overrides):
@@ -132,38 +118,6 @@ def test_readme_table_of_chapter_times_matches_the_committed_records() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("time_goals", "quick", "expected"), [("", "", False), ("1", "", True), ("1", "1", False), ("0", "", False)]
-)
-def test_time_goals_are_enforced_only_in_full_reference_runs(
-    monkeypatch: pytest.MonkeyPatch, time_goals: str, quick: str, expected: bool
-) -> None:
-    monkeypatch.setenv("BOOK_REFERENCE_RUN", time_goals)
-    monkeypatch.setenv("BOOK_QUICK", quick)
-    assert time_goals_enforced() is expected
-
-
-def test_time_goals_setting_rejects_unknown_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOOK_REFERENCE_RUN", "sometimes")
-    with pytest.raises(ValueError, match="BOOK_REFERENCE_RUN"):
-        time_goals_enforced()
-
-
-def test_a_readers_run_never_rewrites_the_committed_records(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from mnist_helpers import paths
-
-    monkeypatch.delenv("BOOK_RESULTS_DIR", raising=False)
-    monkeypatch.setenv("BOOK_ARTIFACTS_DIR", str(tmp_path))
-    monkeypatch.setenv("BOOK_REFERENCE_RUN", "")
-    assert paths.records_output_dir() == tmp_path / "results"
-    monkeypatch.setenv("BOOK_REFERENCE_RUN", "1")
-    assert paths.records_output_dir() == paths.results_dir()
-    monkeypatch.setenv("BOOK_RESULTS_DIR", str(tmp_path / "ci"))
-    assert paths.records_output_dir() == tmp_path / "ci"
-
-
 def test_record_model_takes_params_epochs_and_seconds_from_the_run(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -177,8 +131,43 @@ def test_record_model_takes_params_epochs_and_seconds_from_the_run(
 
     monkeypatch.setenv("BOOK_RESULTS_DIR", str(tmp_path))
     history = {"loss": [0.5, 0.3, 0.2], "elapsed_seconds": [1.0, 2.0, 3.25]}
-    entry = record_model("99_test", "tiny", model=Model(), history=history, test_error=0.02)
-    assert (entry["params"], entry["epochs"], entry["train_seconds"]) == (1234, 3, 3.2)
-    assert json.loads((tmp_path / "99_test.json").read_text())[0]["model"] == "tiny"
+    assert record_model("99_test", "tiny", model=Model(), history=history, test_error=0.02) is None
+    entry = json.loads((tmp_path / "99_test.json").read_text())[0]
+    assert (entry["model"], entry["params"], entry["epochs"], entry["train_seconds"]) == ("tiny", 1234, 3, 3.2)
+    record_model("99_test", "reuses", model=Model(), history=history, test_error=0.02, shared_train_seconds=10.0)
+    reused = json.loads((tmp_path / "99_test.json").read_text())[1]
+    assert (reused["train_seconds"], reused["shared_train_seconds"]) == (13.2, 10.0)
     with pytest.raises(ValueError, match="elapsed_seconds"):
         record_model("99_test", "tiny", model=Model(), history={"loss": [1.0]}, test_error=0.1)
+
+
+def test_pareto_front_keeps_the_models_no_other_beats_on_both_time_and_error() -> None:
+    import pandas as pd
+
+    from mnist_helpers.results import pareto_front
+
+    frame = pd.DataFrame(
+        {
+            "train_seconds": [10.0, 20.0, 30.0, 40.0, 20.0, 50.0, 50.0],
+            "test_error": [0.02, 0.03, 0.01, 0.01, 0.015, 0.005, 0.005],
+        },
+        index=list("abcdefg"),
+    )
+    front = pareto_front(frame)
+    # b is beaten by a (faster and better), d by c (slower, no better); e is slower than
+    # a but better; f and g tie, and neither beats the other.
+    expected = {"a": True, "b": False, "c": True, "d": False, "e": True, "f": True, "g": True}
+    assert front.to_dict() == expected
+    assert pareto_front(frame, x="test_error", y="train_seconds").index.equals(frame.index)
+
+
+def test_chapter_summary_counts_shared_training_seconds_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mnist_helpers.results import chapter_summary, chapter_times_markdown
+
+    monkeypatch.delenv("BOOK_QUICK", raising=False)
+    record_result("06_multidigit", model="trunk", test_error=0.03, train_seconds=77.0, params=1, epochs=1, directory=tmp_path, test_set="structured")
+    record_result("06_multidigit", model="heads", test_error=0.04, train_seconds=117.0, params=1, epochs=1, directory=tmp_path, test_set="structured", shared_train_seconds=77.0)
+    summary = chapter_summary(tmp_path).set_index("chapter")
+    assert summary.loc["06_multidigit", "train_seconds"] == pytest.approx(117.0)
+    assert summary.loc["06_multidigit", "models"] == 2
+    assert chapter_times_markdown(tmp_path).endswith(f"Measured on: {machine_description()}.")

@@ -1,0 +1,200 @@
+"""The model builders (MLP, recurrent, simple and small CNN, the shared trunk) and the FLOP counter."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from conftest import make_images
+
+from mnist_helpers import augment
+from mnist_helpers.models import build_mlp, build_recurrent_classifier, build_simple_cnn, build_small_cnn, forward_flops
+from mnist_helpers.multidigit import BLANK
+from mnist_helpers.preprocess import to_sequences
+
+
+def test_seed_mlp_has_the_tutorial_parameter_count() -> None:
+    # 784*784 + 784 weights and biases in the hidden layer, 784*10 + 10 in the output.
+    assert build_mlp(hidden_units=(784,)).count_params() == 784 * 784 + 784 + 784 * 10 + 10
+
+
+def test_mlp_with_dropout_and_two_layers() -> None:
+    model = build_mlp(hidden_units=(32, 16), dropout_rate=0.2, num_classes=5)
+    assert [layer.name for layer in model.layers] == [
+        "hidden_1", "dropout_1", "hidden_2", "dropout_2", "probabilities"
+    ]
+    assert model.output_shape == (None, 5)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [({"hidden_units": ()}, "hidden_units"), ({"dropout_rate": 1.0}, "dropout_rate"), ({"num_classes": 1}, "num_classes")],
+)
+def test_mlp_rejects_bad_arguments(arguments, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_mlp(**arguments)
+
+
+def test_blog_lstm_parameter_count() -> None:
+    # LSTM(50) on 28 features: 4 gates x (28 + 50 + 1) x 50; the second on 50 inputs;
+    # then a dense softmax over 10 classes.
+    expected = 4 * (28 + 50 + 1) * 50 + 4 * (50 + 50 + 1) * 50 + 50 * 10 + 10
+    assert build_recurrent_classifier(units=(50, 50)).count_params() == expected
+
+
+def test_recurrent_variants_shapes() -> None:
+    gru = build_recurrent_classifier(cell="gru", units=(8,))
+    bidirectional = build_recurrent_classifier(units=(8, 8), bidirectional=True)
+    assert gru.output_shape == (None, 10)
+    assert bidirectional.layers[0].name == "bidirectional_lstm_1"
+    assert bidirectional.layers[0].output.shape[-1] == 16
+
+
+def test_open_time_dimension_reads_prefixes() -> None:
+    model = build_recurrent_classifier(units=(4,))
+    rows = to_sequences(make_images(3))
+    assert model.predict(rows[:, :7], verbose=0).shape == (3, 10)
+    unrolled = build_recurrent_classifier(units=(4,), unroll=True)
+    assert unrolled.input_shape == (None, 28, 28)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [({"cell": "rnn"}, "cell must be one of"), ({"units": ()}, "units")])
+def test_recurrent_builder_rejects_bad_arguments(arguments, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_recurrent_classifier(**arguments)
+
+
+def test_simple_cnn_parameter_count() -> None:
+    # 32 5x5 filters, then 12x12x32 pooled features into 128 units, then 10.
+    expected = 32 * (25 + 1) + (12 * 12 * 32 + 1) * 128 + (128 + 1) * 10
+    assert build_simple_cnn().count_params() == expected
+
+
+def test_simple_cnn_has_the_tutorial_parameter_count() -> None:
+    # 32 5x5 filters with biases, 12x12x32 pooled features to 128 units, 128 to 10.
+    assert build_simple_cnn().count_params() == (25 * 32 + 32) + (12 * 12 * 32 * 128 + 128) + (128 * 10 + 10) == 592_074
+
+
+def test_small_cnn_layout_and_parameters() -> None:
+    model = build_small_cnn(filters=(16, 32), convolutions_per_stage=2)
+    conv_names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert conv_names == ["conv_1_1", "conv_1_2", "conv_2_1", "conv_2_2"]
+    # Convolutions without bias, four batch norms of 4 weights per channel, 7x7x32 features to 10 classes.
+    expected = 9 * 16 + 9 * 16 * 16 + 9 * 16 * 32 + 9 * 32 * 32 + 4 * (16 + 16 + 32 + 32) + 7 * 7 * 32 * 10 + 10
+    assert model.count_params() == expected
+    assert model.output_shape == (None, 10)
+
+
+def test_small_cnn_takes_other_shapes_classes_and_an_augmentation_block() -> None:
+    block = augment.digit_augmentation(zoom=0.1)
+    model = build_small_cnn(filters=(8,), input_shape=(32, 32, 3), num_classes=47, augmentation=block)
+    assert model.layers[0] is block
+    assert model.output_shape == (None, 47)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"filters": ()}, "filters"),
+        ({"filters": (8, 0)}, "filters"),
+        ({"convolutions_per_stage": 0}, "convolutions_per_stage"),
+        ({"dropout_rate": 1.0}, "dropout_rate"),
+        ({"batch_norm_momentum": 1.0}, "batch_norm_momentum"),
+        ({"num_classes": 1}, "num_classes"),
+        ({"filters": (8, 8, 8, 8, 8, 8), "input_shape": (28, 28, 1)}, "pooling stages"),
+    ],
+)
+def test_small_cnn_rejects_bad_arguments(arguments, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_small_cnn(**arguments)
+
+
+def test_forward_flops_counts_convolutions_and_dense_layers() -> None:
+    # Simple CNN: 24x24 outputs x 5x5 kernel x 32 filters, then 4608->128 and 128->10, two operations each.
+    assert forward_flops(build_simple_cnn()) == 2 * (24 * 24 * 25 * 32 + 4608 * 128 + 128 * 10)
+    with_block = build_small_cnn(augmentation=augment.digit_augmentation(rotation_degrees=5))
+    assert forward_flops(with_block) == forward_flops(build_small_cnn())
+
+
+def strip_model(*, horizontal_pooling=None, name: str = "strip_model"):
+    """A Functional model on 28x140 strips built on the shared trunk, as chapter 6 builds them."""
+    import keras
+    from keras import layers
+
+    from mnist_helpers import models
+
+    inputs = keras.Input(shape=(28, 140, 1), name="strip")
+    features = models.conv_trunk(inputs, horizontal_pooling=horizontal_pooling)
+    outputs = layers.Dense(11, name="logits")(layers.Flatten()(features))
+    return keras.Model(inputs, outputs, name=name)
+
+
+def test_the_trunk_is_the_same_layers_in_the_small_cnn_and_a_functional_model() -> None:
+    from mnist_helpers import models
+
+    trunk_names = [layer.name for layer in models.trunk_layers(filters=(16, 32))]
+    assert trunk_names[:4] == ["conv_1_1", "batch_norm_1_1", "relu_1_1", "conv_1_2"]
+    assert trunk_names[-1] == "pool_2" and len(trunk_names) == 2 * (2 * 3 + 1)
+    small_cnn = models.build_small_cnn(filters=(16, 32))
+    assert [layer.name for layer in small_cnn.layers][: len(trunk_names)] == trunk_names
+    functional = strip_model()
+    assert [layer.name for layer in functional.layers][1 : len(trunk_names) + 1] == trunk_names
+
+
+def test_conv_trunk_pools_rows_by_two_and_columns_as_asked() -> None:
+    import keras
+
+    from mnist_helpers import models
+
+    inputs = keras.Input(shape=(28, 140, 1))
+    assert tuple(models.conv_trunk(inputs).shape) == (None, 7, 35, 32)
+    assert tuple(models.conv_trunk(inputs, horizontal_pooling=(2, 1)).shape) == (None, 7, 70, 32)
+    assert tuple(models.conv_trunk(inputs, filters=(8,), convolutions_per_stage=1).shape) == (None, 14, 70, 8)
+    with pytest.raises(ValueError, match="one positive factor per stage"):
+        models.conv_trunk(inputs, horizontal_pooling=(2,))
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        models.conv_trunk(keras.Input(shape=(3, 140, 1)))
+    with pytest.raises(ValueError, match="height, width, channels"):
+        models.conv_trunk(keras.Input(shape=(28, 140)))
+    with pytest.raises(ValueError, match="filters"):
+        models.trunk_layers(filters=())
+    with pytest.raises(ValueError, match="batch_norm_momentum"):
+        models.trunk_layers(batch_norm_momentum=1.0)
+
+
+def test_copy_trunk_weights_copies_the_trunk_and_refuses_a_mismatch() -> None:
+    from mnist_helpers import models
+
+    digit_cnn = models.build_small_cnn(filters=(16, 32))
+    strips = strip_model()
+    copied = models.copy_trunk_weights(digit_cnn, strips)
+    assert copied == ["conv_1_1", "batch_norm_1_1", "conv_1_2", "batch_norm_1_2",
+                      "conv_2_1", "batch_norm_2_1", "conv_2_2", "batch_norm_2_2"]
+    for name in copied:
+        for source, target in zip(digit_cnn.get_layer(name).get_weights(), strips.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(source, target)
+    # Pooling has no weights, so a trunk that pools columns differently takes them too.
+    assert len(models.copy_trunk_weights(digit_cnn, strip_model(horizontal_pooling=(2, 1)))) == 8
+    with pytest.raises(ValueError, match="do not fit"):
+        models.copy_trunk_weights(models.build_small_cnn(filters=(8, 16)), strips)
+    with pytest.raises(ValueError, match="no layer names"):
+        models.copy_trunk_weights(models.build_mlp(), strips)
+
+
+def test_a_ctc_model_on_the_trunk_trains_one_step() -> None:
+    import keras
+    from keras import layers
+
+    from mnist_helpers import models, training
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(28, 140, 1))
+    features = models.conv_trunk(inputs, filters=(4, 8), horizontal_pooling=(2, 1))
+    columns = layers.Reshape((70, 7 * 8))(layers.Permute((2, 1, 3))(features))
+    model = keras.Model(inputs, layers.Dense(11)(columns))
+    model.compile(optimizer="adam", loss=training.ctc_loss)
+    images = np.random.default_rng(0).random((4, 28, 140, 1)).astype(np.float32)
+    labels = np.array([[1, 2, 3, BLANK, BLANK]] * 4)
+    history = model.fit(images, labels, epochs=1, batch_size=2, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert len(training.ctc_decode_sequences(model.predict(images, verbose=0))) == 4

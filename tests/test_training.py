@@ -1,0 +1,101 @@
+"""Training helpers: timing callbacks, the warm-up cosine schedule, time-to-target, errors, CTC."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from conftest import make_images, make_labels
+
+from mnist_helpers.models import build_mlp, build_recurrent_classifier
+from mnist_helpers.multidigit import BLANK
+from mnist_helpers.preprocess import to_flat, to_sequences
+from mnist_helpers.training import ElapsedTime, classification_error, fit_timed, seconds_to_reach, warmup_cosine_schedule
+
+
+def test_fit_with_epoch_log_records_seconds_and_predictions_are_probabilities(capsys) -> None:
+    from mnist_helpers.training import EpochLog, training_seconds
+
+    keras.utils.set_random_seed(0)
+    x, y = to_flat(make_images(40)), make_labels(40)
+    model = build_mlp(hidden_units=(16,))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, validation_data=(x, y), epochs=2, batch_size=20, verbose=0, callbacks=[EpochLog()])
+    assert len(history.history["loss"]) == 2 and training_seconds(history) > 0
+    assert set(history.history) >= {"loss", "val_loss", "accuracy", "val_accuracy", "elapsed_seconds"}
+    assert capsys.readouterr().out.count("epoch ") == 2
+    probabilities = model.predict(x, verbose=0)
+    assert probabilities.shape == (40, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_classification_error_is_the_exact_fraction_of_mistakes() -> None:
+    # 80 mistakes in 10,000 must compare equal to a threshold of 0.008 (1 - 0.992 does not).
+    labels = np.zeros(10_000, dtype=int)
+    probabilities = np.tile([1.0, 0.0], (10_000, 1))
+    probabilities[:80] = [0.0, 1.0]
+    assert classification_error(labels, probabilities) == 0.008
+
+
+def test_classification_error() -> None:
+    probabilities = np.eye(10)[[0, 1, 2, 3]]
+    assert classification_error(np.array([0, 1, 2, 9]), probabilities) == 0.25
+    with pytest.raises(ValueError, match=r"shape \(3, classes\)"):
+        classification_error(np.array([0, 1, 2]), probabilities)
+
+
+def test_warmup_cosine_schedule_shape() -> None:
+    schedule = warmup_cosine_schedule(0.01, epochs=10, steps_per_epoch=100, warmup_epochs=1)
+    rates = [float(schedule(step)) for step in (0, 50, 100, 550, 1000)]
+    assert rates[0] == pytest.approx(0.001)
+    assert rates[1] == pytest.approx(0.0055, rel=1e-3)
+    assert rates[2] == pytest.approx(0.01)
+    assert rates[2] > rates[3] > rates[4]
+    assert rates[4] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [({"peak_learning_rate": 0}, "peak_learning_rate"), ({"epochs": 0}, "epochs"), ({"warmup_epochs": 10}, "warmup_epochs")],
+)
+def test_schedule_rejects_bad_arguments(arguments, message) -> None:
+    values = {"peak_learning_rate": 0.01, "epochs": 10, "steps_per_epoch": 5} | arguments
+    peak = values.pop("peak_learning_rate")
+    with pytest.raises(ValueError, match=message):
+        warmup_cosine_schedule(peak, **values)
+
+
+def test_elapsed_time_lands_in_the_history() -> None:
+    keras.utils.set_random_seed(0)
+    model = build_recurrent_classifier(units=(4,))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rows, labels = to_sequences(make_images(20)), make_labels(20)
+    run = fit_timed(model, rows, labels, validation_data=(rows, labels), epochs=3, batch_size=10, callbacks=[ElapsedTime()], verbose=0)
+    elapsed = run.history["elapsed_seconds"]
+    assert len(elapsed) == 3 and all(later > earlier for earlier, later in zip(elapsed, elapsed[1:]))
+
+
+def test_seconds_to_reach() -> None:
+    history = {"val_accuracy": [0.9, 0.95, 0.99], "elapsed_seconds": [1.0, 2.0, 3.0]}
+    assert seconds_to_reach(history, metric="val_accuracy", target=0.95) == 2.0
+    assert seconds_to_reach(history, metric="val_accuracy", target=0.995) is None
+    with pytest.raises(ValueError, match="ElapsedTime"):
+        seconds_to_reach({"val_accuracy": [0.9]}, metric="val_accuracy", target=0.5)
+    with pytest.raises(ValueError, match="no 'accuracy'"):
+        seconds_to_reach(history, metric="accuracy", target=0.5)
+
+
+def test_ctc_loss_is_low_for_the_right_sequence_and_decoding_reads_it() -> None:
+    from keras import ops
+
+    from mnist_helpers import training
+
+    steps = np.array([3, 10, 3, 10, 7, 7, 10, 10])
+    logits = np.eye(11)[steps][None].astype(np.float32) * 8
+    right = np.array([[3, 3, 7, BLANK, BLANK]])
+    wrong = np.array([[3, 7, BLANK, BLANK, BLANK]])
+    loss_right = float(ops.convert_to_numpy(training.ctc_loss(right, logits))[0])
+    loss_wrong = float(ops.convert_to_numpy(training.ctc_loss(wrong, logits))[0])
+    assert loss_right < 0.1 < loss_wrong
+    assert training.ctc_decode_sequences(logits) == ["337"]
+    assert training.ctc_decode_sequences(np.eye(11)[[[10, 10, 10]]]) == [""]
