@@ -184,28 +184,19 @@ def digit_augmentation(
         raise ValueError(f"rotation_degrees={rotation_degrees} would turn a 6 into a 9; keep it well under 90")
     if zoom >= 1 or translation >= 1:
         raise ValueError(f"zoom and translation are fractions of the image size, below 1; got {zoom} and {translation}")
-    # Each layer draws from its own seed: with one seed shared, every layer would make
-    # the same uniform draw per image, and rotation, zoom and shift would move together.
-    def layer_seed(offset: int) -> int | None:
-        return None if seed is None else seed + offset
-
     block = keras.Sequential(name=name)
     if rotation_degrees:
         block.add(
-            layers.RandomRotation(
-                rotation_degrees / 360, fill_mode="constant", seed=layer_seed(0), name="rotation"
-            )
+            layers.RandomRotation(rotation_degrees / 360, fill_mode="constant", seed=seed, name="rotation")
         )
     if zoom:
-        block.add(layers.RandomZoom(zoom, fill_mode="constant", seed=layer_seed(1), name="zoom"))
+        block.add(layers.RandomZoom(zoom, fill_mode="constant", seed=seed, name="zoom"))
     if translation:
         block.add(
-            layers.RandomTranslation(
-                translation, translation, fill_mode="constant", seed=layer_seed(2), name="translation"
-            )
+            layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed, name="translation")
         )
     if elastic_alpha:
-        block.add(ElasticDistortion(elastic_alpha, elastic_sigma, seed=layer_seed(3), name="elastic"))
+        block.add(ElasticDistortion(elastic_alpha, elastic_sigma, seed=seed, name="elastic"))
     if not block.layers:
         block.add(layers.Identity(name="identity"))
     return block

@@ -103,20 +103,3 @@ def test_a_model_with_augmentation_trains_with_an_unknown_batch_size() -> None:
     images = np.random.default_rng(0).random((10, 28, 28, 1)).astype("float32")
     history = model.fit(images, np.arange(10) % 10, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
-
-
-def test_the_transforms_of_one_block_are_drawn_independently() -> None:
-    # With one seed shared by every layer, the rotation angle and the zoom factor of an
-    # image came from the same uniform draw, so the transforms moved together.
-    import keras
-
-    from mnist_helpers.augment import digit_augmentation
-
-    block = digit_augmentation(rotation_degrees=20, zoom=0.2, seed=7)
-    rotation, zoom = block.layers
-    images = keras.ops.ones((64, 28, 28, 1))
-    angles = rotation.get_random_transformation(images, training=True)["angle"]
-    zooms = zoom.get_random_transformation(images, training=True)["height_zoom"]
-    angles, zooms = keras.ops.convert_to_numpy(angles), keras.ops.convert_to_numpy(zooms)
-    correlation = np.corrcoef(angles.ravel(), zooms.ravel())[0, 1]
-    assert abs(correlation) < 0.5, f"rotation and zoom draws are correlated ({correlation:.2f})"
