@@ -1,70 +1,13 @@
-"""Training and evaluation helpers: timed training runs and test error."""
+"""Training and evaluation helpers: the epoch log and timing callbacks, the book's
+learning-rate recipe, test error, and CTC loss and decoding."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 import numpy as np
-
-
-@dataclass
-class TrainingRun:
-    """What a training run produced: the per-epoch history and the seconds it took."""
-
-    history: dict[str, list[float]]
-    seconds: float
-    epochs: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.epochs = len(next(iter(self.history.values()), []))
-
-
-def fit_timed(
-    model: keras.Model,
-    x: Any,
-    y: Any = None,
-    *,
-    validation_data: Any,
-    epochs: int,
-    batch_size: int | None = None,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
-    verbose: int = 2,
-    shuffle: bool | None = None,
-) -> TrainingRun:
-    """Train with ``model.fit`` and return the history with the wall-clock seconds.
-
-    Validation data is required: every training run in the book watches a held-out set.
-    ``verbose=2`` prints one line per epoch, which stays readable in a stored notebook.
-    ``shuffle`` defaults to True for arrays and False for a ``tf.data.Dataset`` (or any
-    other iterable), which shuffles itself, as ``image_dataset_from_directory``'s does.
-
-    Example:
-        >>> run = fit_timed(model, x_train, y_train, validation_data=(x_val, y_val),
-        ...                 epochs=10, batch_size=200)  # doctest: +SKIP
-        >>> run.seconds, run.history["val_accuracy"][-1]  # doctest: +SKIP
-    """
-    if validation_data is None:
-        raise ValueError("pass validation_data: a held-out set shows when the model starts to overfit")
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1; got {epochs}")
-    if shuffle is None:
-        shuffle = isinstance(x, (np.ndarray, list, tuple, dict)) or hasattr(x, "__array__")
-    start = time.perf_counter()
-    history = model.fit(
-        x,
-        y,
-        shuffle=shuffle,
-        validation_data=validation_data,
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=list(callbacks),
-        verbose=verbose,
-    )
-    seconds = time.perf_counter() - start
-    return TrainingRun(history={key: [float(value) for value in values] for key, values in history.history.items()}, seconds=seconds)
 
 
 class ElapsedTime(keras.callbacks.Callback):
@@ -74,9 +17,9 @@ class ElapsedTime(keras.callbacks.Callback):
     can be read from it afterwards with ``seconds_to_reach``.
 
     Example:
-        >>> run = fit_timed(model, x, y, validation_data=(x_val, y_val), epochs=5,
-        ...                 callbacks=[ElapsedTime()])  # doctest: +SKIP
-        >>> run.history["elapsed_seconds"]  # doctest: +SKIP
+        >>> history = model.fit(x, y, validation_data=(x_val, y_val), epochs=5,
+        ...                     callbacks=[ElapsedTime()])  # doctest: +SKIP
+        >>> history.history["elapsed_seconds"]  # doctest: +SKIP
         [5.1, 9.8, 14.6, 19.3, 24.0]
     """
 
@@ -225,16 +168,6 @@ def warmup_cosine_adam(
         peak_learning_rate, epochs=epochs, steps_per_epoch=steps_per_epoch, warmup_epochs=warmup_epochs
     )
     return keras.optimizers.Adam(learning_rate=schedule, clipnorm=clipnorm)
-
-
-def predict_probabilities(model: keras.Model, x: Any, *, batch_size: int = 1000) -> np.ndarray:
-    """Return the model's class probabilities, silently (no progress bar in notebooks).
-
-    Example:
-        >>> predict_probabilities(model, x_test).shape  # doctest: +SKIP
-        (10000, 10)
-    """
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
 def classification_error(y_true: np.ndarray, probabilities: np.ndarray) -> float:

@@ -175,3 +175,11 @@ def test_time_goals_do_not_fail_a_reader_on_a_slower_machine(path: Path) -> None
     for line in source_of(path).splitlines():
         if re.match(r"\s*assert .*seconds\s*<=", line):
             assert "not settings.time_goals_enforced()" in line, f"{path.name}: {line.strip()}"
+
+
+def test_references_spell_names_in_unicode() -> None:
+    # pybtex builds the references page's labels from the authors' names and mangles
+    # LaTeX accents ({\c{s}} in Cireşan gave the label "CirecsanMS12"): write ş, not {\c{s}}.
+    bibliography = (ROOT / "references.bib").read_text()
+    accents = re.findall(r"\{?\\[`'\"^~=.cvuHk]\{?[A-Za-z]\}?\}?", bibliography)
+    assert not accents, f"references.bib: write these letters in Unicode: {accents[:5]}"
