@@ -7,6 +7,7 @@ Keras (``keras.utils.set_random_seed``).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import keras
@@ -184,19 +185,42 @@ def digit_augmentation(
         raise ValueError(f"rotation_degrees={rotation_degrees} would turn a 6 into a 9; keep it well under 90")
     if zoom >= 1 or translation >= 1:
         raise ValueError(f"zoom and translation are fractions of the image size, below 1; got {zoom} and {translation}")
+    # Each layer gets its own seed: with one seed for all, the layers would draw the
+    # same random numbers, and a digit's angle would fix its zoom and shift. Layer k
+    # of the block gets seed + k.
+    layer_seeds = itertools.repeat(None) if seed is None else itertools.count(seed)
     block = keras.Sequential(name=name)
     if rotation_degrees:
         block.add(
-            layers.RandomRotation(rotation_degrees / 360, fill_mode="constant", seed=seed, name="rotation")
+            layers.RandomRotation(
+                rotation_degrees / 360,
+                fill_mode="constant",
+                seed=next(layer_seeds),
+                name="rotation",
+            )
         )
     if zoom:
-        block.add(layers.RandomZoom(zoom, fill_mode="constant", seed=seed, name="zoom"))
+        block.add(
+            layers.RandomZoom(
+                zoom, fill_mode="constant", seed=next(layer_seeds), name="zoom"
+            )
+        )
     if translation:
         block.add(
-            layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed, name="translation")
+            layers.RandomTranslation(
+                translation,
+                translation,
+                fill_mode="constant",
+                seed=next(layer_seeds),
+                name="translation",
+            )
         )
     if elastic_alpha:
-        block.add(ElasticDistortion(elastic_alpha, elastic_sigma, seed=seed, name="elastic"))
+        block.add(
+            ElasticDistortion(
+                elastic_alpha, elastic_sigma, seed=next(layer_seeds), name="elastic"
+            )
+        )
     if not block.layers:
         block.add(layers.Identity(name="identity"))
     return block

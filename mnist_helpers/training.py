@@ -154,20 +154,33 @@ def warmup_cosine_adam(
     steps_per_epoch: int,
     warmup_epochs: float = 1.0,
     clipnorm: float | None = None,
+    ema_momentum: float | None = None,
 ) -> keras.optimizers.Adam:
     """The book's training recipe: Adam with a linear warm-up, then a cosine decay to zero.
 
-    Chapters 3 to 7 compile with it; the schedule is ``warmup_cosine_schedule``.
+    Chapters 3 to 7 compile with it; the schedule is ``warmup_cosine_schedule``. With an
+    ``ema_momentum``, the optimizer also keeps an exponential moving average of the
+    weights (Keras' ``use_ema``), and ``model.fit`` ends by copying the average into the
+    model.
 
     Example:
         >>> optimizer = warmup_cosine_adam(0.005, epochs=20, steps_per_epoch=430)
         >>> round(float(optimizer.learning_rate), 6)  # the first step's learning rate
         0.0005
+        >>> warmup_cosine_adam(0.003, epochs=7, steps_per_epoch=469, ema_momentum=0.99).use_ema
+        True
     """
+    if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
+        raise ValueError(f"ema_momentum must be in (0, 1), e.g. 0.99; got {ema_momentum}")
     schedule = warmup_cosine_schedule(
         peak_learning_rate, epochs=epochs, steps_per_epoch=steps_per_epoch, warmup_epochs=warmup_epochs
     )
-    return keras.optimizers.Adam(learning_rate=schedule, clipnorm=clipnorm)
+    return keras.optimizers.Adam(
+        learning_rate=schedule,
+        clipnorm=clipnorm,
+        use_ema=ema_momentum is not None,
+        ema_momentum=0.99 if ema_momentum is None else ema_momentum,
+    )
 
 
 def classification_error(y_true: np.ndarray, probabilities: np.ndarray) -> float:
@@ -227,3 +240,28 @@ def ctc_decode_sequences(logits: np.ndarray, *, blank: int = 10) -> list[str]:
     decoded, _ = ops.ctc_decode(logits, np.full(len(logits), logits.shape[1], dtype="int32"), strategy="greedy", mask_index=blank)
     paths = ops.convert_to_numpy(decoded)[0]
     return ["".join(str(int(label)) for label in path if 0 <= label != blank) for path in paths]
+
+
+def matmul_peak_gflops(*, size: int = 4096, repeats: int = 5) -> float:
+    """Measure this machine's float32 matrix-multiplication rate, in GFLOP/s.
+
+    A product of two ``size`` x ``size`` matrices costs ``2 * size**3`` floating-point
+    operations; the rate of ``repeats`` products, after one to warm up, is about the
+    most the machine's linear algebra can do, the yardstick for a training run's
+    GFLOP/s. Machines differ several-fold, so compare a run only with the peak measured
+    in the same session.
+
+    Example:
+        >>> matmul_peak_gflops(size=256, repeats=2) > 0
+        True
+    """
+    if size < 1 or repeats < 1:
+        raise ValueError(f"size and repeats must be positive; got {size} and {repeats}")
+    first = keras.random.normal((size, size), seed=1)
+    second = keras.random.normal((size, size), seed=2)
+    keras.ops.convert_to_numpy(keras.ops.matmul(first, second))
+    start = time.perf_counter()
+    for _ in range(repeats):
+        product = keras.ops.matmul(first, second)
+    keras.ops.convert_to_numpy(product)
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9

@@ -103,3 +103,17 @@ def test_a_model_with_augmentation_trains_with_an_unknown_batch_size() -> None:
     images = np.random.default_rng(0).random((10, 28, 28, 1)).astype("float32")
     history = model.fit(images, np.arange(10) % 10, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_digit_augmentation_draws_each_transform_independently() -> None:
+    # With one seed shared by all layers, a digit's angle would fix its zoom: the two
+    # draws would be perfectly correlated.
+    block = augment.digit_augmentation(rotation_degrees=10, zoom=0.1, seed=5)
+    batch = np.zeros((512, 28, 28, 1), dtype="float32")
+    angles = block.get_layer("rotation").get_random_transformation(batch, training=True)
+    zooms = block.get_layer("zoom").get_random_transformation(batch, training=True)
+    correlation = np.corrcoef(
+        keras.ops.convert_to_numpy(angles["angle"]).ravel(),
+        keras.ops.convert_to_numpy(zooms["height_zoom"]).ravel(),
+    )[0, 1]
+    assert abs(correlation) < 0.2

@@ -8,7 +8,15 @@ import pytest
 from conftest import make_images
 
 from mnist_helpers import augment
-from mnist_helpers.models import build_mlp, build_recurrent_classifier, build_simple_cnn, build_small_cnn, forward_flops
+from mnist_helpers.models import (
+    build_deotte_cnn,
+    build_mlp,
+    build_recurrent_classifier,
+    build_simple_cnn,
+    build_small_cnn,
+    forward_flops,
+    shift_averaging,
+)
 from mnist_helpers.multidigit import BLANK
 from mnist_helpers.preprocess import to_sequences
 
@@ -198,3 +206,36 @@ def test_a_ctc_model_on_the_trunk_trains_one_step() -> None:
     history = model.fit(images, labels, epochs=1, batch_size=2, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert len(training.ctc_decode_sequences(model.predict(images, verbose=0))) == 4
+
+
+def test_deotte_cnn_shrinks_the_map_to_one_pixel_and_validates_its_arguments() -> None:
+    model = build_deotte_cnn()
+    assert model.get_layer("conv_3_1").output.shape[1:3] == (1, 1)
+    assert model.count_params() == 327_242
+    with pytest.raises(ValueError, match="dropout_rate"):
+        build_deotte_cnn(dropout_rate=1.0)
+
+
+def _shifted(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """Move images by whole pixels, zeros entering at the border (the test's reference)."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    return padded[:, 1 - rows : 29 - rows, 1 - columns : 29 - columns]
+
+
+def test_shift_averaging_averages_the_model_over_the_image_and_four_shifts() -> None:
+    keras.utils.set_random_seed(0)
+    model = build_small_cnn(filters=(4,), convolutions_per_stage=1)
+    images = np.random.default_rng(0).random((3, 28, 28, 1)).astype("float32")
+    wrapped = shift_averaging(model, shift=1)
+    views = [_shifted(images, rows, columns) for rows, columns in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))]
+    expected = np.mean([model.predict(view, verbose=0) for view in views], axis=0)
+    np.testing.assert_allclose(wrapped.predict(images, verbose=0), expected, atol=1e-5)
+    down = keras.Model(wrapped.input, wrapped.get_layer("view_down").output)
+    np.testing.assert_array_equal(down.predict(images, verbose=0), _shifted(images, 1, 0))
+
+
+def test_shift_averaging_rejects_a_shift_too_large_for_the_image() -> None:
+    with pytest.raises(ValueError, match="shift"):
+        shift_averaging(build_small_cnn(), shift=0)
+    with pytest.raises(ValueError, match="larger than"):
+        shift_averaging(build_small_cnn(), shift=14)

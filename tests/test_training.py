@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import make_images, make_labels
 
+from mnist_helpers import training
 from mnist_helpers.models import build_mlp, build_recurrent_classifier
 from mnist_helpers.multidigit import BLANK
 from mnist_helpers.preprocess import to_flat, to_sequences
@@ -101,3 +102,17 @@ def test_ctc_loss_is_low_for_the_right_sequence_and_decoding_reads_it() -> None:
     assert loss_right < 0.1 < loss_wrong
     assert training.ctc_decode_sequences(logits) == ["337"]
     assert training.ctc_decode_sequences(np.eye(11)[[[10, 10, 10]]]) == [""]
+
+
+def test_warmup_cosine_adam_keeps_a_moving_average_only_when_asked() -> None:
+    assert not training.warmup_cosine_adam(0.003, epochs=2, steps_per_epoch=10).use_ema
+    optimizer = training.warmup_cosine_adam(0.003, epochs=2, steps_per_epoch=10, ema_momentum=0.9)
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.9
+    with pytest.raises(ValueError, match="ema_momentum"):
+        training.warmup_cosine_adam(0.003, epochs=2, steps_per_epoch=10, ema_momentum=1.0)
+
+
+def test_matmul_peak_gflops_is_positive_and_checks_its_arguments() -> None:
+    assert training.matmul_peak_gflops(size=128, repeats=1) > 0
+    with pytest.raises(ValueError, match="positive"):
+        training.matmul_peak_gflops(size=0)
