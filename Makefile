@@ -12,7 +12,7 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # stay out of the notebooks).
 KERNEL_ENV := IPYTHONDIR=$(abspath $(VENV))/ipython
 
-.PHONY: help venv book html browser check-browser test unit nbval execute compat clean
+.PHONY: help venv web-runtime book html browser check-browser test unit nbval execute compat clean
 
 help:
 	@echo "make book     - set up .venv and render the book to _build/html/"
@@ -35,9 +35,21 @@ $(VENV)/.installed: requirements.txt pyproject.toml tools/ipython_kernel_config.
 book: html
 	@echo "The book is at _build/html/index.html"
 
+# The draw-a-digit page runs the book's model in the browser with onnxruntime-web,
+# pinned in package.json and package-lock.json. `npm ci` installs it; only the runtime
+# files the page loads are copied into web/ort/, which the build publishes at /ort/.
+ORT_FILES := ort.wasm.min.js ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
+web-runtime: web/ort/.installed
+
+web/ort/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p web/ort
+	for file in $(ORT_FILES); do cp node_modules/onnxruntime-web/dist/$$file web/ort/; done
+	touch $@
+
 # A strict build: any warning (a broken cross-reference, a missing citation, a page left
 # out of _toc.yml) fails it.
-html: venv
+html: venv web-runtime
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
 # The browser check of the rendered book needs Chromium and its driver. `make test` only

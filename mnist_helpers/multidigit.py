@@ -23,9 +23,11 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
+import keras
 import numpy as np
 
 from mnist_helpers.constants import IMAGE_SIDE as DIGIT_SIZE
@@ -136,6 +138,68 @@ def make_multidigit(
             sources[row, slots] = chosen
     digit_labels = np.where(sources >= 0, labels[np.maximum(sources, 0)], BLANK).astype(np.int64)
     return MultiDigitSet(images=canvas, labels=digit_labels, sources=sources, kind=kind)
+
+
+class FreshStrips(keras.utils.PyDataset):
+    """A training set of multi-digit strips that is composed anew for every epoch.
+
+    A fixed set of composed strips shows the network the same few thousand images again
+    and again, and a large network learns them by heart. MNIST's digits can be combined
+    in far more ways than any fixed set holds: this dataset composes ``count`` new
+    strips with :func:`make_multidigit` at the start of every epoch (seed ``seed``, then
+    ``seed + 1``, ...), from the same digits, and serves them in batches of
+    ``batch_size`` as float32 pixels in [0, 1] with a channel axis, ready for
+    ``model.fit``. Other keyword arguments go to :func:`make_multidigit`.
+
+    Example:
+        >>> digits = np.zeros((10, 28, 28), np.uint8); digits[:, 10:18, 12:16] = 255
+        >>> strips = FreshStrips(digits, np.arange(10), kind="free", count=6, batch_size=4)
+        >>> len(strips), strips[0][0].shape, strips[1][1].shape
+        (2, (4, 28, 140, 1), (2, 5))
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        kind: str,
+        count: int,
+        batch_size: int = 128,
+        seed: int = 0,
+        **strip_options: Any,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+        self.images, self.labels = _check_digits(images, labels)
+        self.kind, self.count, self.batch_size = kind, count, batch_size
+        self.seed, self.strip_options = seed, strip_options
+        self.epoch = 0
+        self.strips = self._compose()
+
+    def _compose(self) -> MultiDigitSet:
+        return make_multidigit(
+            self.images,
+            self.labels,
+            kind=self.kind,
+            count=self.count,
+            seed=self.seed + self.epoch,
+            **self.strip_options,
+        )
+
+    def __len__(self) -> int:
+        return math.ceil(self.count / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        batch = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        pixels = self.strips.images[batch].astype("float32") / 255.0
+        return pixels[..., np.newaxis], self.strips.labels[batch]
+
+    def on_epoch_end(self) -> None:
+        """Compose the next epoch's strips."""
+        self.epoch += 1
+        self.strips = self._compose()
 
 
 def _check_digits(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -97,13 +97,18 @@ def artifacts_dir() -> Path:
     """Return where trained models are saved: ``$BOOK_ARTIFACTS_DIR``, else ``artifacts/``.
 
     Artifacts are never committed; a chapter that needs another chapter's model says
-    which chapter writes it.
+    which chapter writes it. A quick run (``BOOK_QUICK=1``) with no
+    ``$BOOK_ARTIFACTS_DIR`` saves under ``artifacts/quick/``, so that its briefly
+    trained models never replace those of a full run that a later chapter loads.
 
     Example:
         >>> artifacts_dir()  # doctest: +SKIP
         PosixPath('/home/reader/mnist-book/artifacts')
     """
-    return _from_env_or(ARTIFACTS_DIR_ENV, book_root() / "artifacts")
+    from mnist_helpers.settings import quick_run
+
+    default = book_root() / "artifacts"
+    return _from_env_or(ARTIFACTS_DIR_ENV, default / "quick" if quick_run() else default)
 
 
 @contextmanager

@@ -92,19 +92,20 @@ def plot_class_balance(labels_by_split: Mapping[str, np.ndarray], *, num_classes
 def plot_history(history: Mapping[str, Sequence[float]], *, title: str | None = None) -> Figure:
     """Training and validation loss and accuracy per epoch, side by side.
 
+    A history without accuracy (a CTC model's, say) gets the loss panel only.
+
     Example:
         >>> plot_history(run.history)  # doctest: +SKIP
     """
     for key in ("loss", "val_loss"):
         if key not in history:
             raise ValueError(f"history has no '{key}'; train with validation_data (keys: {sorted(history)})")
-    figure = Figure(figsize=(9, 3.2), dpi=DPI, layout="constrained")
-    loss_axis, accuracy_axis = figure.subplots(1, 2)
+    metrics = ["loss"] + (["accuracy"] if "accuracy" in history else [])
+    figure = Figure(figsize=(4.5 * len(metrics), 3.2), dpi=DPI, layout="constrained")
+    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
     epochs = np.arange(1, len(history["loss"]) + 1)
-    for axis, metric, label in ((loss_axis, "loss", "loss"), (accuracy_axis, "accuracy", "accuracy")):
-        if metric not in history:
-            axis.set_axis_off()
-            continue
+    for axis, metric in zip(axes, metrics):
+        label = metric
         axis.plot(epochs, history[metric], marker="o", markersize=3, label="training")
         axis.plot(epochs, history[f"val_{metric}"], marker="o", markersize=3, label="validation")
         axis.set_xlabel("epoch")

@@ -222,14 +222,21 @@ def ctc_loss(labels: Any, logits: Any, *, blank: int = 10) -> Any:
     return ops.ctc_loss(labels, logits, label_length, output_length, mask_index=blank)
 
 
-def ctc_decode_sequences(logits: np.ndarray, *, blank: int = 10) -> list[str]:
+def ctc_decode_sequences(
+    logits: np.ndarray, *, blank: int = 10, beam_width: int | None = None
+) -> list[str]:
     """Read a CTC model's logits, shape (N, steps, classes), as digit strings.
 
-    Greedy decoding: the most likely class at every step, repeats merged, blanks dropped.
+    Greedy decoding (the default) takes the most likely class at every step, merges
+    repeats and drops blanks. With a ``beam_width``, a beam search keeps that many
+    candidate strings while it reads the steps and returns the most probable string,
+    summed over all of its paths.
 
     Example:
         >>> logits = np.eye(11)[[[3, 3, 10, 3, 10, 7]]] * 10
         >>> ctc_decode_sequences(logits)
+        ['337']
+        >>> ctc_decode_sequences(logits, beam_width=8)
         ['337']
     """
     from keras import ops
@@ -237,7 +244,15 @@ def ctc_decode_sequences(logits: np.ndarray, *, blank: int = 10) -> list[str]:
     logits = np.asarray(logits)
     if logits.ndim != 3 or not 0 <= blank < logits.shape[-1]:
         raise ValueError(f"logits must have shape (N, steps, classes) with the blank among the classes; got {logits.shape}")
-    decoded, _ = ops.ctc_decode(logits, np.full(len(logits), logits.shape[1], dtype="int32"), strategy="greedy", mask_index=blank)
+    if beam_width is not None and beam_width < 1:
+        raise ValueError(f"beam_width must be at least 1; got {beam_width}")
+    lengths = np.full(len(logits), logits.shape[1], dtype="int32")
+    if beam_width is None:
+        decoded, _ = ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=blank)
+    else:
+        decoded, _ = ops.ctc_decode(
+            logits, lengths, strategy="beam_search", beam_width=beam_width, mask_index=blank
+        )
     paths = ops.convert_to_numpy(decoded)[0]
     return ["".join(str(int(label)) for label in path if 0 <= label != blank) for path in paths]
 

@@ -165,3 +165,25 @@ def test_cut_into_slots_is_the_inverse_of_placing_digits() -> None:
     np.testing.assert_array_equal(slots, images[sample.sources.ravel()])
     with pytest.raises(ValueError, match="28, 140"):
         multidigit.cut_into_slots(np.zeros((2, 28, 100), np.uint8))
+
+
+def test_fresh_strips_compose_new_images_every_epoch_with_the_same_digits() -> None:
+    digits = np.zeros((20, 28, 28), np.uint8)
+    for index in range(20):
+        digits[index, 4 + index % 10 : 14 + index % 10, 10:18] = 255
+    strips = multidigit.FreshStrips(
+        digits, np.arange(20) % 10, kind="free", count=10, batch_size=4, seed=3
+    )
+    assert len(strips) == 3
+    first_images, first_labels = strips[0]
+    assert first_images.dtype == np.float32 and first_images.max() <= 1.0
+    assert first_images.shape == (4, 28, 140, 1) and first_labels.shape == (4, 5)
+    again = multidigit.FreshStrips(
+        digits, np.arange(20) % 10, kind="free", count=10, batch_size=4, seed=3
+    )
+    np.testing.assert_array_equal(again[0][0], first_images)
+    strips.on_epoch_end()
+    assert not np.array_equal(strips[0][0], first_images)
+    assert strips[2][0].shape == (2, 28, 140, 1)
+    with pytest.raises(ValueError, match="batch_size"):
+        multidigit.FreshStrips(digits, np.arange(20) % 10, kind="free", count=4, batch_size=0)

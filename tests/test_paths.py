@@ -35,6 +35,7 @@ def test_a_readers_run_never_rewrites_the_committed_records(
 def test_directories_honour_their_environment_variables(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, function, default: str
 ) -> None:
+    monkeypatch.setenv("BOOK_QUICK", "0")
     monkeypatch.setenv(variable, str(tmp_path / "elsewhere"))
     assert function() == tmp_path / "elsewhere"
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -91,3 +92,11 @@ def test_atomic_output_creates_nothing_when_the_block_raises(tmp_path: Path) -> 
             stream.write("partial")
             raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_quick_run_keeps_its_models_apart_from_a_full_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOOK_ARTIFACTS_DIR", raising=False)
+    monkeypatch.setenv("BOOK_QUICK", "0")
+    full = paths.artifacts_dir()
+    monkeypatch.setenv("BOOK_QUICK", "1")
+    assert paths.artifacts_dir() == full / "quick"

@@ -103,3 +103,11 @@ def test_plot_prepared_titles_the_top_three() -> None:
     assert figure.axes[1].get_title().splitlines()[:2] == ["7 90%", "1 2%"]
     with pytest.raises(ValueError, match="rows of probabilities"):
         plots.plot_prepared(np.ones((40, 80)), np.zeros((2, 28, 28), np.uint8), probabilities[:1])
+
+
+def test_plot_history_without_accuracy_draws_only_the_loss_panel() -> None:
+    figure = plots.plot_history({"loss": [2.0, 1.0], "val_loss": [2.5, 1.5]})
+    assert len(figure.axes) == 1
+    assert len(plots.plot_history(
+        {"loss": [1.0], "val_loss": [1.0], "accuracy": [0.5], "val_accuracy": [0.6]}
+    ).axes) == 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import math
 import os
 import shutil
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import nbformat
+import numpy as np
 import pytest
 import yaml
 
@@ -243,3 +245,100 @@ def test_download_and_launch_buttons_use_the_configured_repository(browser, serv
     assert download in hrefs, "the download menu should offer the .ipynb"
     with urllib.request.urlopen(download) as response:
         assert nbformat.reads(response.read().decode(), as_version=4).cells
+
+
+# The draw-a-digit page: strokes on its 280x280 canvas, in canvas pixels, per digit.
+_ELLIPSE = [
+    (140 + 55 * math.sin(2 * math.pi * step / 24), 140 - 85 * math.cos(2 * math.pi * step / 24))
+    for step in range(25)
+]
+DIGIT_STROKES = {
+    1: [[(140, 45), (140, 235)]],
+    7: [[(75, 60), (205, 60), (115, 235)]],
+    0: [_ELLIPSE],
+    4: [[(165, 45), (75, 165), (215, 165)], [(165, 95), (165, 240)]],
+}
+DEMO_PAGE = "chapters/draw_a_digit"
+
+
+def _draw(browser, strokes) -> None:
+    """Draw strokes with the mouse, moving in steps of a few pixels as a hand would."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    canvas = browser.find_element(By.ID, "digit-canvas")
+    actions = ActionChains(browser, duration=0)
+    for stroke in strokes:
+        actions.move_to_element_with_offset(canvas, int(stroke[0][0]) - 140, int(stroke[0][1]) - 140)
+        actions.click_and_hold()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+            steps = max(1, int(max(abs(x1 - x0), abs(y1 - y0)) // 8))
+            for step in range(1, steps + 1):
+                x = x0 + (x1 - x0) * step / steps
+                y = y0 + (y1 - y0) * step / steps
+                actions.move_to_element_with_offset(canvas, int(round(x)) - 140, int(round(y)) - 140)
+        actions.release()
+    actions.perform()
+
+
+def _reading(browser) -> dict:
+    """Wait for the page's reading of the drawing; return its input, ink and prediction."""
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.digitDemo.state.pending.then(() => {"
+        "  const canvas = document.getElementById('digit-canvas');"
+        "  const { ink, width, height } = window.digitDemo.canvasInk(canvas);"
+        "  done({input: window.digitDemo.state.lastInput, ink: Array.from(ink), width, height,"
+        "        probabilities: window.digitDemo.state.lastProbabilities});"
+        "});"
+    )
+
+
+@pytest.fixture()
+def demo_page(browser, server: str):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_page(browser, server, DEMO_PAGE)
+    browser.set_script_timeout(30)
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.execute_script("return document.getElementById('digit-demo').dataset.ready")
+    )
+    return browser
+
+
+@pytest.mark.parametrize("digit", sorted(DIGIT_STROKES))
+def test_the_page_reads_a_drawn_digit_as_python_prepares_it(digit: int, demo_page, server: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    from mnist_helpers import segmentation
+
+    demo_page.find_element(By.ID, "digit-clear").click()
+    _draw(demo_page, DIGIT_STROKES[digit])
+    reading = _reading(demo_page)
+    assert reading["input"] is not None, "the page did not read the drawing"
+    # The same drawing through the book's Python pipeline gives the same 28x28 image.
+    ink = np.array(reading["ink"], dtype=np.float32).reshape(reading["height"], reading["width"])
+    python_input = segmentation.to_mnist_format(ink).astype(int)
+    page_input = np.array(reading["input"]).reshape(28, 28)
+    assert np.abs(page_input - python_input).max() <= 2, "the page's preprocessing drifted from Python's"
+    probabilities = np.array(reading["probabilities"])
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert int(probabilities.argmax()) == digit
+    status = demo_page.find_element(By.ID, "digit-status")
+    assert status.get_attribute("data-prediction") == str(digit)
+    assert len(demo_page.find_elements(By.CSS_SELECTOR, "#digit-top3 li")) == 3
+    assert not console_errors(demo_page, server)
+
+
+def test_the_clear_button_empties_the_drawing_and_the_reading(demo_page) -> None:
+    from selenium.webdriver.common.by import By
+
+    _draw(demo_page, DIGIT_STROKES[1])
+    _reading(demo_page)
+    demo_page.find_element(By.ID, "digit-clear").click()
+    assert not demo_page.find_elements(By.CSS_SELECTOR, "#digit-top3 li")
+    ink = demo_page.execute_script(
+        "const { ink } = window.digitDemo.canvasInk(document.getElementById('digit-canvas'));"
+        "return Math.max(...ink);"
+    )
+    assert ink == 0

@@ -116,3 +116,15 @@ def test_matmul_peak_gflops_is_positive_and_checks_its_arguments() -> None:
     assert training.matmul_peak_gflops(size=128, repeats=1) > 0
     with pytest.raises(ValueError, match="positive"):
         training.matmul_peak_gflops(size=0)
+
+
+def test_ctc_beam_search_sums_over_paths_where_greedy_reads_one_path() -> None:
+    # Two steps; each is blank with probability 0.6 and "1" with 0.4. The best single
+    # path is blank-blank (""), but "1" has three paths: 0.4*0.6 + 0.6*0.4 + 0.4*0.4.
+    step = np.full(11, -30.0)
+    step[1], step[10] = np.log(0.4), np.log(0.6)
+    logits = np.stack([step, step])[np.newaxis]
+    assert training.ctc_decode_sequences(logits) == [""]
+    assert training.ctc_decode_sequences(logits, beam_width=4) == ["1"]
+    with pytest.raises(ValueError, match="beam_width"):
+        training.ctc_decode_sequences(logits, beam_width=0)
