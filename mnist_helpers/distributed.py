@@ -114,12 +114,12 @@ def train(
     start = time.perf_counter()
     steps = 0
     for epoch in range(1, epochs + 1):
-        total_loss = 0.0
+        total_loss, epoch_steps = 0.0, 0
         for batch_images, batch_labels in batches:
             total_loss += float(cluster_step(batch_images, batch_labels))
-            steps += 1
+            epoch_steps += 1
+        steps += epoch_steps
         manager.save()
-        epoch_steps = images // batch
         print(json.dumps({"task": task, "epoch": epoch, "loss": round(total_loss / epoch_steps, 4),
                           "seconds": round(time.perf_counter() - start, 2)}), flush=True)
     seconds = time.perf_counter() - start

@@ -36,10 +36,7 @@ def build_mlp(
     """
     if not hidden_units or any(int(units) < 1 for units in hidden_units):
         raise ValueError(f"hidden_units needs at least one positive layer width; got {tuple(hidden_units)}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2; got {num_classes}")
+    _check_head(dropout_rate=dropout_rate, num_classes=num_classes)
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=(input_size,), name="pixels"))
     for index, units in enumerate(hidden_units, start=1):
@@ -115,6 +112,14 @@ def build_simple_cnn(*, num_classes: int = 10, name: str = "simple_cnn") -> kera
         ],
         name=name,
     )
+
+
+def _check_head(*, dropout_rate: float, num_classes: int) -> None:
+    """Check the arguments of a classifier's head: its dropout rate and class count."""
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2; got {num_classes}")
 
 
 def _check_stages(*, filters: Sequence[int], convolutions_per_stage: int) -> None:
@@ -232,10 +237,7 @@ def build_small_cnn(
         213007
     """
     _check_stages(filters=filters, convolutions_per_stage=convolutions_per_stage)
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2; got {num_classes}")
+    _check_head(dropout_rate=dropout_rate, num_classes=num_classes)
     height, width = input_shape[:2]
     if min(height, width) < 2 ** len(filters):
         raise ValueError(f"{len(filters)} pooling stages need images of at least {2 ** len(filters)} pixels; got {input_shape}")
@@ -277,10 +279,7 @@ def build_deotte_cnn(
         >>> model.output_shape
         (None, 10)
     """
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate is a fraction in [0, 1); got {dropout_rate}")
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2; got {num_classes}")
+    _check_head(dropout_rate=dropout_rate, num_classes=num_classes)
     inputs = keras.Input(shape=input_shape, name="image")
     features = inputs if augmentation is None else augmentation(inputs)
     for stage, width in enumerate((32, 64), start=1):

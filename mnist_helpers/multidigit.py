@@ -31,6 +31,7 @@ import keras
 import numpy as np
 
 from mnist_helpers.constants import IMAGE_SIDE as DIGIT_SIZE
+from mnist_helpers.preprocess import to_strips
 
 BLANK = 10
 """The label of an empty slot, and the padding after a sequence's last digit."""
@@ -148,7 +149,7 @@ class FreshStrips(keras.utils.PyDataset):
     in far more ways than any fixed set holds: this dataset composes ``count`` new
     strips with :func:`make_multidigit` at the start of every epoch (seed ``seed``, then
     ``seed + 1``, ...), from the same digits, and serves them in batches of
-    ``batch_size`` as float32 pixels in [0, 1] with a channel axis, ready for
+    ``batch_size`` as float32 pixels in [0, 1] with a channel axis (``preprocess.to_strips``), ready for
     ``model.fit``. Other keyword arguments go to :func:`make_multidigit`.
 
     Example:
@@ -193,8 +194,7 @@ class FreshStrips(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         batch = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        pixels = self.strips.images[batch].astype("float32") / 255.0
-        return pixels[..., np.newaxis], self.strips.labels[batch]
+        return to_strips(self.strips.images[batch]), self.strips.labels[batch]
 
     def on_epoch_end(self) -> None:
         """Compose the next epoch's strips."""
