@@ -87,7 +87,7 @@ test: venv check-browser
 	$(KERNEL_ENV) BOOK_RESULTS_DIR=$(abspath _build/test-results) BOOK_ARTIFACTS_DIR=$(abspath _build/test-artifacts) \
 		PYTHONPATH=tools $(BIN)/python -m pytest --doctest-modules mnist_helpers tests $(CHAPTERS) \
 		--nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
-		--nbval-cell-timeout=1800 -p no:cacheprovider -p pytest_chapter_times
+		--nbval-cell-timeout=1800 -p no:cacheprovider -p pytest_chapter_times --durations=12
 	echo "make test took $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s"
 
 unit: venv

@@ -183,3 +183,30 @@ def test_references_spell_names_in_unicode() -> None:
     bibliography = (ROOT / "references.bib").read_text()
     accents = re.findall(r"\{?\\[`'\"^~=.cvuHk]\{?[A-Za-z]\}?\}?", bibliography)
     assert not accents, f"references.bib: write these letters in Unicode: {accents[:5]}"
+
+
+SHOW_SOURCE = re.compile(r"^display\.show_source\((\w+)\.(\w+)\)$")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_shown_package_code_is_the_packages_current_code(path: Path) -> None:
+    # A chapter that shows a package function stores its code as an output; after a
+    # change to the package that output is stale until the chapter is re-executed.
+    # This catches it in seconds rather than at the end of an nbval run.
+    import importlib
+    import inspect
+    import textwrap
+
+    for cell in code_cells(path):
+        match = SHOW_SOURCE.match(cell.source.strip())
+        if not match:
+            continue
+        module = importlib.import_module(f"mnist_helpers.{match[1]}")
+        current = textwrap.dedent(inspect.getsource(getattr(module, match[2])))
+        stored = "".join(
+            output.get("data", {}).get("text/plain", "") for output in cell.outputs
+        )
+        assert stored.strip() == current.strip(), (
+            f"{path.name}: the output of `{match[0]}` shows an older version of the "
+            "package's code; re-execute the chapter (or refresh that cell's output)"
+        )
