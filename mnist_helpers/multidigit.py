@@ -144,9 +144,8 @@ def make_multidigit(
 class FreshStrips(keras.utils.PyDataset):
     """A training set of multi-digit strips that is composed anew for every epoch.
 
-    A fixed set of composed strips shows the network the same few thousand images again
-    and again, and a large network learns them by heart. MNIST's digits can be combined
-    in far more ways than any fixed set holds: this dataset composes ``count`` new
+    MNIST's digits can be combined into far more strips than any fixed set holds, so
+    the network need never see the same strip twice: this dataset composes ``count`` new
     strips with :func:`make_multidigit` at the start of every epoch (seed ``seed``, then
     ``seed + 1``, ...), from the same digits, and serves them in batches of
     ``batch_size`` as float32 pixels in [0, 1] with a channel axis (``preprocess.to_strips``), ready for
