@@ -8,6 +8,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
+# Kernels run in chapters/, so a relative MNIST_DATA_DIR (../shared/data/mnist, as the
+# README shows) is made absolute here, relative to the repository root.
+ifdef MNIST_DATA_DIR
+export MNIST_DATA_DIR := $(abspath $(MNIST_DATA_DIR))
+endif
+
 # Chapters are executed and tested with the kernel settings in tools/ (C++ log lines
 # stay out of the notebooks).
 KERNEL_ENV := IPYTHONDIR=$(abspath $(VENV))/ipython
