@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO, Iterator
 
+from mnist_helpers.settings import quick_run
+
 DATA_DIR_ENV = "MNIST_DATA_DIR"
 RESULTS_DIR_ENV = "BOOK_RESULTS_DIR"
 ARTIFACTS_DIR_ENV = "BOOK_ARTIFACTS_DIR"
@@ -105,8 +107,6 @@ def artifacts_dir() -> Path:
         >>> artifacts_dir()  # doctest: +SKIP
         PosixPath('/home/reader/mnist-book/artifacts')
     """
-    from mnist_helpers.settings import quick_run
-
     default = book_root() / "artifacts"
     return _from_env_or(ARTIFACTS_DIR_ENV, default / "quick" if quick_run() else default)
 

@@ -105,11 +105,10 @@ def plot_history(history: Mapping[str, Sequence[float]], *, title: str | None = 
     axes = figure.subplots(1, len(metrics), squeeze=False)[0]
     epochs = np.arange(1, len(history["loss"]) + 1)
     for axis, metric in zip(axes, metrics):
-        label = metric
         axis.plot(epochs, history[metric], marker="o", markersize=3, label="training")
         axis.plot(epochs, history[f"val_{metric}"], marker="o", markersize=3, label="validation")
         axis.set_xlabel("epoch")
-        axis.set_ylabel(label)
+        axis.set_ylabel(metric)
         axis.grid(alpha=0.3)
         axis.legend()
     if title:

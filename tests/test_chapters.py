@@ -7,6 +7,7 @@ not: that what is committed is the output of a full run a reader can trust.
 from __future__ import annotations
 
 import base64
+import importlib
 import re
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from prose_figures import prose_figures  # noqa: E402
+
+from mnist_helpers import display
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 def _trains(path: Path) -> bool:
@@ -193,16 +196,12 @@ def test_shown_package_code_is_the_packages_current_code(path: Path) -> None:
     # A chapter that shows a package function stores its code as an output; after a
     # change to the package that output is stale until the chapter is re-executed.
     # This catches it in seconds rather than at the end of an nbval run.
-    import importlib
-    import inspect
-    import textwrap
-
     for cell in code_cells(path):
         match = SHOW_SOURCE.match(cell.source.strip())
         if not match:
             continue
         module = importlib.import_module(f"mnist_helpers.{match[1]}")
-        current = textwrap.dedent(inspect.getsource(getattr(module, match[2])))
+        current = display.show_source(getattr(module, match[2])).data
         stored = "".join(
             output.get("data", {}).get("text/plain", "") for output in cell.outputs
         )
