@@ -10,8 +10,10 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
 # Kernels run in chapters/, so a relative MNIST_DATA_DIR (../shared/data/mnist, as the
 # README shows) is made absolute here, relative to the repository root.
+# `override` also replaces a value given on make's command line.
 ifdef MNIST_DATA_DIR
-export MNIST_DATA_DIR := $(abspath $(MNIST_DATA_DIR))
+override MNIST_DATA_DIR := $(abspath $(MNIST_DATA_DIR))
+export MNIST_DATA_DIR
 endif
 
 # Chapters are executed and tested with the kernel settings in tools/ (C++ log lines
@@ -80,9 +82,13 @@ check-browser:
 # over every chapter. Results records go to _build/test-results so that a test run never
 # rewrites the committed results/ files. nbval runs the chapters as quick runs (fewer
 # epochs and images, the quick thresholds each chapter states), which fits CI's budget;
-# `make test TEST_QUICK=0` runs them in full with the full thresholds (about 55 minutes
-# on 2 cores, the sum of the chapters' full runs).
+# `make test TEST_QUICK=0` runs them in full with the full thresholds (two chapters at a
+# time; TEST_WORKERS=1 runs them one after another).
 TEST_QUICK ?= 1
+# pytest-xdist runs the tests on this many workers; each chapter stays on one worker, in
+# order (tools/pytest_chapter_groups.py). Two workers on two cores: a quick run spends much
+# of its time building, tracing and evaluating small models, work that leaves a core idle.
+TEST_WORKERS ?= 2
 
 test: venv check-browser
 	start=$$(date +%s)
@@ -93,7 +99,8 @@ test: venv check-browser
 	$(KERNEL_ENV) BOOK_RESULTS_DIR=$(abspath _build/test-results) BOOK_ARTIFACTS_DIR=$(abspath _build/test-artifacts) \
 		PYTHONPATH=tools $(BIN)/python -m pytest --doctest-modules mnist_helpers tests $(CHAPTERS) \
 		--nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
-		--nbval-cell-timeout=1800 -p no:cacheprovider -p pytest_chapter_times --durations=12
+		--nbval-cell-timeout=1800 -p no:cacheprovider -p pytest_chapter_times --durations=12 \
+		-n $(TEST_WORKERS) -p pytest_chapter_groups
 	echo "make test took $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s"
 
 unit: venv
