@@ -83,11 +83,14 @@ check-browser:
 # rewrites the committed results/ files. nbval runs the chapters as quick runs (fewer
 # epochs and images, the quick thresholds each chapter states), which fits CI's budget;
 # `make test TEST_QUICK=0` runs them in full with the full thresholds (two chapters at a
-# time; TEST_WORKERS=1 runs them one after another).
+# time; TEST_WORKERS=0 runs them one after another, in chapter order).
 TEST_QUICK ?= 1
 # pytest-xdist runs the tests on this many workers; each chapter stays on one worker, in
-# order (tools/pytest_chapter_groups.py). Two workers on two cores: a quick run spends much
-# of its time building, tracing and evaluating small models, work that leaves a core idle.
+# order (tools/pytest_chapter_groups.py). Two workers on two cores: a quick run alone
+# leaves the second core idle for much of its time (building, tracing and evaluating
+# small models), so two at once finish the suite sooner. TEST_WORKERS=0 runs all in one
+# process, in chapter order. A crashed worker is not replaced (its notebook would resume
+# mid-way in a new kernel and bury the cause under follow-on errors).
 TEST_WORKERS ?= 2
 
 test: venv check-browser
@@ -97,10 +100,11 @@ test: venv check-browser
 	rm -rf _build/test-results _build/test-artifacts _build/screenshots
 	BOOK_QUICK=$(TEST_QUICK) BOOK_HTML_DIR=$(abspath _build/html) BOOK_SCREENSHOT_DIR=$(abspath _build/screenshots) \
 	$(KERNEL_ENV) BOOK_RESULTS_DIR=$(abspath _build/test-results) BOOK_ARTIFACTS_DIR=$(abspath _build/test-artifacts) \
-		PYTHONPATH=tools $(BIN)/python -m pytest --doctest-modules mnist_helpers tests $(CHAPTERS) \
+		PYTHONPATH=tools $(BIN)/python -m pytest --doctest-modules mnist_helpers tests \
+		tools/pytest_chapter_groups.py $(CHAPTERS) \
 		--nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
 		--nbval-cell-timeout=1800 -p no:cacheprovider -p pytest_chapter_times --durations=12 \
-		-n $(TEST_WORKERS) -p pytest_chapter_groups
+		-n $(TEST_WORKERS) --max-worker-restart=0 -p pytest_chapter_groups
 	echo "make test took $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s"
 
 unit: venv

@@ -7,3 +7,8 @@
 # they go to the kernel's own stderr instead; Python's warnings and prints are unaffected.
 c = get_config()  # noqa: F821
 c.IPKernelApp.capture_fd_output = False
+
+# `make test` runs two kernels at once (two pytest-xdist workers) with the same IPYTHONDIR;
+# without this they would share one history database, whose "database is locked" errors
+# can be printed into a cell's output. Executed notebooks need no input history.
+c.HistoryManager.enabled = False

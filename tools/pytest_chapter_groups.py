@@ -36,6 +36,25 @@ def work_unit(nodeid: str) -> str:
     return str(path)
 
 
+def run_order(nodeid: str) -> tuple[int, str]:
+    """Sort key that puts unit tests first, then chapters by their numbered file names.
+
+    >>> sorted(["chapters/06_multidigit.ipynb::Cell 0", "tests/test_data.py::test_x",
+    ...         "chapters/04_augmentation.ipynb::Cell 0"], key=run_order)[0]
+    'tests/test_data.py::test_x'
+    """
+    path = nodeid.split("::", 1)[0]
+    return (1, path) if path.endswith(".ipynb") else (0, "")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Chapters run in the order of their numbers, however they were named on the command
+    # line, so chapter 4 comes before chapter 6 in their shared unit of work. The sort is
+    # stable: cells keep their notebook order and unit tests their collection order.
+    items.sort(key=lambda item: run_order(item.nodeid))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
