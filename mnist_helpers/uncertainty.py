@@ -57,10 +57,11 @@ def standard_errors_apart(accuracy: float, other: float, *, examples: int) -> fl
 
 
 def within_noise(accuracy: float, other: float, *, examples: int) -> bool:
-    """Return whether two accuracies differ by less than ``TIE_STANDARD_ERRORS``.
+    """Return whether two accuracies tie by the chapters' rule.
 
-    The gap is measured in standard errors of the difference, each accuracy measured
-    on ``examples`` examples; ``True`` means the chapters call the comparison a tie.
+    They tie when their gap is smaller than ``TIE_STANDARD_ERRORS`` standard errors of
+    the difference (:func:`standard_errors_apart`), each accuracy measured on
+    ``examples`` examples.
 
     Example:
         >>> within_noise(0.990, 0.986, examples=5_000)
