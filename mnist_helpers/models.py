@@ -262,6 +262,7 @@ def build_deotte_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
     augmentation: keras.Layer | None = None,
+    batch_norm_layer: type[layers.BatchNormalization] = layers.BatchNormalization,
     name: str = "deotte_cnn",
 ) -> keras.Model:
     """Build Chris Deotte's Kaggle CNN for MNIST: 32C3-32C3-32C5S2, 64C3-64C3-64C5S2, 128C4.
@@ -270,7 +271,10 @@ def build_deotte_cnn(
     convolution (which replaces max pooling) and the last 4x4 one are followed by
     dropout. The 3x3 and 4x4 convolutions have no padding, so the map shrinks from 28 to
     24, then 12, 8, 4 and 1. An ``augmentation`` layer, if given, comes first; Keras runs
-    it only while training.
+    it only while training. Batch normalization is ``batch_norm_layer``, Keras'
+    ``layers.BatchNormalization`` unless told otherwise:
+    :class:`~mnist_helpers.normalization.FusedBatchNormalization` computes the same on
+    TensorFlow's fused kernel (chapter 4's exercise 8 times the two).
 
     Example:
         >>> model = build_deotte_cnn()
@@ -292,12 +296,10 @@ def build_deotte_cnn(
                 activation="relu",
                 name=f"conv_{stage}_{block}",
             )(features)
-            features = layers.BatchNormalization(
-                name=f"batch_norm_{stage}_{block}"
-            )(features)
+            features = batch_norm_layer(name=f"batch_norm_{stage}_{block}")(features)
         features = layers.Dropout(dropout_rate, name=f"dropout_{stage}")(features)
     features = layers.Conv2D(128, 4, activation="relu", name="conv_3_1")(features)
-    features = layers.BatchNormalization(name="batch_norm_3_1")(features)
+    features = batch_norm_layer(name="batch_norm_3_1")(features)
     features = layers.Flatten(name="flatten")(features)
     features = layers.Dropout(dropout_rate, name="dropout_3")(features)
     outputs = layers.Dense(num_classes, activation="softmax", name="softmax")(features)

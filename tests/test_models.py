@@ -18,6 +18,7 @@ from mnist_helpers.models import (
     shift_averaging,
 )
 from mnist_helpers.multidigit import BLANK
+from mnist_helpers.normalization import FusedBatchNormalization
 from mnist_helpers.preprocess import to_sequences
 
 
@@ -214,6 +215,17 @@ def test_deotte_cnn_shrinks_the_map_to_one_pixel_and_validates_its_arguments() -
     assert model.count_params() == 327_242
     with pytest.raises(ValueError, match="dropout_rate"):
         build_deotte_cnn(dropout_rate=1.0)
+
+
+def test_deotte_cnn_computes_the_same_with_keras_batch_norm_and_the_fused_layer() -> None:
+    fused = build_deotte_cnn(batch_norm_layer=FusedBatchNormalization)
+    plain = build_deotte_cnn()
+    assert all(isinstance(fused.get_layer(f"batch_norm_{stage}_1"), FusedBatchNormalization) for stage in (1, 2, 3))
+    assert not any(isinstance(layer, FusedBatchNormalization) for layer in plain.layers)
+    images = make_images(8).astype("float32")[..., None] / 255
+    fused(images, training=True)  # Moves the moving averages; the copy carries them over.
+    plain.set_weights(fused.get_weights())
+    np.testing.assert_allclose(plain.predict(images, verbose=0), fused.predict(images, verbose=0), atol=1e-5)
 
 
 def _shifted(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
