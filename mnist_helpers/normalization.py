@@ -2,10 +2,9 @@
 
 Keras 3's ``layers.BatchNormalization`` is written once for every backend: in training it
 computes the batch mean and variance, then the normalisation, as a handful of separate
-element-wise operations, each of which reads and writes the whole feature map.
-TensorFlow has one kernel that does all of it in a pass or two (``FusedBatchNormV3``,
-reached through ``tf.compat.v1.nn.fused_batch_norm``), and its gradient is one kernel
-too. :class:`FusedBatchNormalization` is the Keras layer with that kernel underneath: the
+operations (reductions and element-wise steps), each of which reads the whole feature
+map. TensorFlow has one kernel that does all of it (``FusedBatchNormV3``, reached
+through ``tf.compat.v1.nn.fused_batch_norm``), and its gradient is one kernel too. :class:`FusedBatchNormalization` is the Keras layer with that kernel underneath: the
 same weights, the same formula, the same moving averages, so a model can swap one layer
 for the other without retraining.
 """
@@ -24,7 +23,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
     over batch, height and width, then scaled by ``gamma`` and shifted by ``beta``; the
     moving averages follow ``moving = momentum * moving + (1 - momentum) * batch``, as in
     Keras. At inference the moving averages are used. Only the computation differs: one
-    fused TensorFlow kernel instead of several element-wise operations. Inputs it does not
+    fused TensorFlow kernel instead of several separate operations. Inputs it does not
     cover (another backend, a rank other than 4, a channel axis other than the last, a
     dtype other than float32, a mask, ``center`` or ``scale`` switched off,
     ``synchronized``, ``renorm``, or an ``epsilon`` below the kernel's 1.001e-5) go
