@@ -14,6 +14,8 @@ from mnist_helpers.models import (
     build_recurrent_classifier,
     build_simple_cnn,
     build_small_cnn,
+    conv_trunk,
+    copy_trunk_weights,
     forward_flops,
     shift_averaging,
 )
@@ -226,6 +228,21 @@ def test_deotte_cnn_computes_the_same_with_keras_batch_norm_and_the_fused_layer(
     fused(images, training=True)  # Moves the moving averages; the copy carries them over.
     plain.set_weights(fused.get_weights())
     np.testing.assert_allclose(plain.predict(images, verbose=0), fused.predict(images, verbose=0), atol=1e-5)
+
+
+def test_trunk_takes_the_fused_batch_norm_layer_and_hands_weights_to_a_keras_trunk() -> None:
+    inputs = keras.Input(shape=(28, 140, 1))
+    fused = keras.Model(inputs, conv_trunk(inputs, batch_norm_layer=FusedBatchNormalization))
+    inputs = keras.Input(shape=(28, 140, 1))
+    plain = keras.Model(inputs, conv_trunk(inputs))
+    fused_norms = [layer for layer in fused.layers if layer.name.startswith("batch_norm_")]
+    assert len(fused_norms) == 4 and all(isinstance(layer, FusedBatchNormalization) for layer in fused_norms)
+    assert not any(isinstance(layer, FusedBatchNormalization) for layer in plain.layers)
+    assert fused_norms[0].momentum == 0.9
+    strips = np.random.default_rng(0).random((4, 28, 140, 1)).astype("float32")
+    fused(strips, training=True)  # Moves the moving averages; the copy carries them over.
+    assert len(copy_trunk_weights(fused, plain)) == 8
+    np.testing.assert_allclose(plain.predict(strips, verbose=0), fused.predict(strips, verbose=0), atol=1e-5)
 
 
 def _shifted(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
