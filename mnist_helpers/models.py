@@ -225,6 +225,7 @@ def build_small_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
     augmentation: keras.Layer | None = None,
+    batch_norm_layer: type[layers.BatchNormalization] = layers.BatchNormalization,
     name: str = "small_cnn",
 ) -> keras.Model:
     """Build a small modern CNN: the book's convolutional trunk, then dropout and a softmax.
@@ -235,7 +236,7 @@ def build_small_cnn(
     Dropout and a softmax read the flattened features. ``batch_norm_momentum`` is 0.9 rather than Keras' 0.99 so the
     statistics used at inference catch up within a few hundred steps, which matters for
     runs of one or two epochs. An ``augmentation`` layer, if given, comes first; Keras
-    runs it only while training.
+    runs it only while training. ``batch_norm_layer`` goes to :func:`trunk_layers`.
 
     Example:
         >>> build_small_cnn().count_params()
@@ -253,7 +254,10 @@ def build_small_cnn(
     if augmentation is not None:
         model.add(augmentation)
     for layer in trunk_layers(
-        filters=filters, convolutions_per_stage=convolutions_per_stage, batch_norm_momentum=batch_norm_momentum
+        filters=filters,
+        convolutions_per_stage=convolutions_per_stage,
+        batch_norm_momentum=batch_norm_momentum,
+        batch_norm_layer=batch_norm_layer,
     ):
         model.add(layer)
     model.add(layers.Flatten(name="flatten"))

@@ -245,6 +245,13 @@ def test_trunk_takes_the_fused_batch_norm_layer_and_hands_weights_to_a_keras_tru
     np.testing.assert_allclose(plain.predict(strips, verbose=0), fused.predict(strips, verbose=0), atol=1e-5)
 
 
+def test_small_cnn_passes_its_batch_norm_layer_to_the_trunk() -> None:
+    fused = build_small_cnn(batch_norm_layer=FusedBatchNormalization)
+    norms = [layer for layer in fused.layers if layer.name.startswith("batch_norm_")]
+    assert len(norms) == 4 and all(isinstance(layer, FusedBatchNormalization) for layer in norms)
+    assert not any(isinstance(layer, FusedBatchNormalization) for layer in build_small_cnn().layers)
+
+
 def _shifted(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
     """Move images by whole pixels, zeros entering at the border (the test's reference)."""
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)))
