@@ -364,11 +364,14 @@ def shift_averaging(
 def forward_flops(model: keras.Model) -> int:
     """Count the floating-point operations of one image's forward pass through a model.
 
-    Convolutions and dense layers dominate, so only they are counted: two operations
-    (a multiply and an add) per weight use. A training step costs about three times the
-    forward pass (forward, then gradients with respect to inputs and to weights), which
-    lets a chapter turn images per second into operations per second. Nested models
-    (an augmentation block, say) are searched too.
+    Convolutions, dense layers and recurrent layers (``GRU`` and ``LSTM``, also inside
+    ``Bidirectional``) dominate, so only they are counted: two operations (a multiply
+    and an add) per weight use. A dense layer applied to every step of a sequence uses
+    its weights once per step, and a recurrent layer uses its input and recurrent
+    kernels once per time step. A training step costs about three times the forward
+    pass (forward, then gradients with respect to inputs and to weights), which lets a
+    chapter turn images per second into operations per second. Nested models (an
+    augmentation block, say) are searched too.
 
     Example:
         >>> forward_flops(build_simple_cnn())
@@ -384,8 +387,24 @@ def forward_flops(model: keras.Model) -> int:
             total += 2 * height * width * kernel_height * kernel_width * channels_in * channels_out
         elif isinstance(layer, layers.Dense):
             units_in, units_out = layer.kernel.shape
-            total += 2 * units_in * units_out
+            # Steps between the batch and the feature axis (a sequence's time steps).
+            steps = int(np.prod(layer.output.shape[1:-1]))
+            total += 2 * steps * units_in * units_out
+        elif isinstance(layer, layers.Bidirectional):
+            time_steps = layer.input.shape[1]
+            for direction in (layer.forward_layer, layer.backward_layer):
+                total += _recurrent_flops(direction, time_steps=time_steps)
+        elif isinstance(layer, (layers.GRU, layers.LSTM)):
+            total += _recurrent_flops(layer, time_steps=layer.input.shape[1])
     return int(total)
+
+
+def _recurrent_flops(layer: layers.RNN, *, time_steps: int) -> int:
+    """Two operations per weight of a recurrent layer's two kernels, per time step."""
+    weights_per_step = int(np.prod(layer.cell.kernel.shape)) + int(
+        np.prod(layer.cell.recurrent_kernel.shape)
+    )
+    return 2 * time_steps * weights_per_step
 
 
 def copy_trunk_weights(source: keras.Model, target: keras.Model, *, prefixes: Sequence[str] = ("conv_", "batch_norm_")) -> list[str]:

@@ -127,6 +127,21 @@ def test_forward_flops_counts_convolutions_and_dense_layers() -> None:
     assert forward_flops(with_block) == forward_flops(build_small_cnn())
 
 
+def test_forward_flops_counts_recurrent_layers_and_dense_layers_per_time_step() -> None:
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(35, 64))
+    sequence = layers.Bidirectional(layers.GRU(16, return_sequences=True))(inputs)
+    sequence = layers.LSTM(8, return_sequences=True)(sequence)
+    model = keras.Model(inputs, layers.Dense(11)(sequence))
+    # GRU: 3 gates, input 64 and recurrent 16 weights per gate unit, both directions;
+    # LSTM: 4 gates over 32 inputs and 8 recurrent; the dense layer at all 35 steps.
+    gru = 2 * 35 * (64 * 48 + 16 * 48) * 2
+    lstm = 2 * 35 * (32 * 32 + 8 * 32)
+    assert forward_flops(model) == gru + lstm + 2 * 35 * 8 * 11
+
+
 def strip_model(*, horizontal_pooling=None, name: str = "strip_model"):
     """A Functional model on 28x140 strips built on the shared trunk, as chapter 6 builds them."""
     import keras
