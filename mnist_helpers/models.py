@@ -364,14 +364,15 @@ def shift_averaging(
 def forward_flops(model: keras.Model) -> int:
     """Count the floating-point operations of one image's forward pass through a model.
 
-    Convolutions, dense layers and recurrent layers (``GRU`` and ``LSTM``, also inside
-    ``Bidirectional``) dominate, so only they are counted: two operations (a multiply
+    Convolutions, dense layers and recurrent layers (``SimpleRNN``, ``GRU`` and ``LSTM``,
+    also inside ``Bidirectional``) dominate, so only they are counted: two operations (a multiply
     and an add) per weight use. A dense layer applied to every step of a sequence uses
     its weights once per step, and a recurrent layer uses its input and recurrent
     kernels once per time step. A training step costs about three times the forward
     pass (forward, then gradients with respect to inputs and to weights), which lets a
     chapter turn images per second into operations per second. Nested models (an
-    augmentation block, say) are searched too.
+    augmentation block, say) are searched too. A sequence of no fixed length has no
+    count per image: it raises ``ValueError``.
 
     Example:
         >>> forward_flops(build_simple_cnn())
@@ -388,15 +389,32 @@ def forward_flops(model: keras.Model) -> int:
         elif isinstance(layer, layers.Dense):
             units_in, units_out = layer.kernel.shape
             # Steps between the batch and the feature axis (a sequence's time steps).
-            steps = int(np.prod(layer.output.shape[1:-1]))
+            steps = int(np.prod(_fixed_steps(layer, layer.output.shape[1:-1])))
             total += 2 * steps * units_in * units_out
-        elif isinstance(layer, layers.Bidirectional):
-            time_steps = layer.input.shape[1]
+        elif isinstance(layer, layers.Bidirectional) and isinstance(layer.forward_layer, _RECURRENT):
+            (time_steps,) = _fixed_steps(layer, layer.input.shape[1:2])
             for direction in (layer.forward_layer, layer.backward_layer):
                 total += _recurrent_flops(direction, time_steps=time_steps)
-        elif isinstance(layer, (layers.GRU, layers.LSTM)):
-            total += _recurrent_flops(layer, time_steps=layer.input.shape[1])
+        elif isinstance(layer, _RECURRENT):
+            (time_steps,) = _fixed_steps(layer, layer.input.shape[1:2])
+            total += _recurrent_flops(layer, time_steps=time_steps)
     return int(total)
+
+
+# The recurrent layers forward_flops counts: one input and one recurrent kernel each.
+_RECURRENT = (layers.SimpleRNN, layers.GRU, layers.LSTM)
+
+
+def _fixed_steps(layer: layers.Layer, steps: Sequence[int | None]) -> tuple[int, ...]:
+    """Return a sequence layer's step counts, or say why they cannot be counted."""
+    if any(step is None for step in steps):
+        raise ValueError(
+            f"layer {layer.name!r} reads sequences of no fixed length (shape "
+            f"{tuple(steps)} between batch and features), so its operations per image "
+            "cannot be counted: build the model with a fixed number of time steps "
+            "(keras.Input(shape=(time_steps, features)))."
+        )
+    return tuple(int(step) for step in steps)
 
 
 def _recurrent_flops(layer: layers.RNN, *, time_steps: int) -> int:

@@ -142,6 +142,18 @@ def test_forward_flops_counts_recurrent_layers_and_dense_layers_per_time_step() 
     assert forward_flops(model) == gru + lstm + 2 * 35 * 8 * 11
 
 
+def test_forward_flops_counts_a_bare_simple_rnn_and_refuses_sequences_of_no_fixed_length() -> None:
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(10, 4))
+    model = keras.Model(inputs, layers.SimpleRNN(3)(inputs))
+    assert forward_flops(model) == 2 * 10 * (4 * 3 + 3 * 3)
+    open_length = keras.Input(shape=(None, 4))
+    with pytest.raises(ValueError, match="no fixed length.*fixed number of time steps"):
+        forward_flops(keras.Model(open_length, layers.LSTM(3)(open_length)))
+
+
 def strip_model(*, horizontal_pooling=None, name: str = "strip_model"):
     """A Functional model on 28x140 strips built on the shared trunk, as chapter 6 builds them."""
     import keras
