@@ -10,8 +10,10 @@ this strategy (keras-team/keras issue 20585).
 
 Run it as ``python -m mnist_helpers.distributed --output DIR --images 12000 --epochs 2``
 in every worker. Each worker writes ``DIR/weights_<task>.npz`` (one array per variable of
-``model.weights``, named ``<index>_trainable`` or ``<index>_statistic``) and prints one JSON line
-per epoch and one at the end; the chief (worker 0) also keeps checkpoints in
+``model.weights``, named ``<index>_trainable`` or ``<index>_statistic``) and
+``DIR/summary_<task>.json`` (read it with :func:`read_summary`: the log also holds
+TensorFlow's own messages, which may come after the last line the script prints), and
+prints one JSON line per epoch and one at the end; the chief (worker 0) also keeps checkpoints in
 ``DIR/checkpoints``, which let a restarted run resume.
 
 Example:
@@ -48,6 +50,42 @@ def task_name(task_type: str | None, task_id: int | None) -> str:
         ('worker_1', 'single')
     """
     return "single" if task_type is None else f"{task_type}_{task_id}"
+
+
+def summary_path(output_dir: str | Path, task: str) -> Path:
+    """Where ``task`` writes the summary of its run in ``output_dir``.
+
+    ``task`` is the name the worker gives itself (``worker_1``) or the one
+    :func:`mnist_helpers.workers.run_tasks` reports (``worker 1``).
+
+    Example:
+        >>> summary_path("runs", "worker 1").as_posix()
+        'runs/summary_worker_1.json'
+    """
+    return Path(output_dir) / f"summary_{task.replace(' ', '_')}.json"
+
+
+def read_summary(output_dir: str | Path, task: str) -> dict[str, Any]:
+    """The summary ``task`` wrote at the end of its run: workers, steps, seconds, speed.
+
+    Example:
+        >>> directory = getfixture("tmp_path")
+        >>> _ = summary_path(directory, "worker_0").write_text('{"steps": 20}')
+        >>> read_summary(directory, "worker_0")
+        {'steps': 20}
+    """
+    path = summary_path(output_dir, task)
+    if not path.is_file():
+        raise ValueError(
+            f"{path} does not exist: task {task!r} did not finish a run with "
+            f"--output {output_dir}. Read its log in that directory, then run it again."
+        )
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not a JSON summary ({error}); delete it and run the task again."
+        ) from None
 
 
 def train(
@@ -141,6 +179,7 @@ def train(
         "images_per_second": round(steps * batch / seconds, 1),
         "restored_from": restored_from,
     }
+    summary_path(output_dir, task).write_text(json.dumps(summary))
     print(json.dumps(summary), flush=True)
     return summary
 

@@ -18,6 +18,16 @@ def test_global_batch_size_and_task_names() -> None:
     assert distributed.task_name(None, None) == "single"
 
 
+def test_read_summary_names_a_missing_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="summary_worker_0.json does not exist"):
+        distributed.read_summary(tmp_path, "worker_0")
+    distributed.summary_path(tmp_path, "worker_0").write_text('{"steps": ')
+    with pytest.raises(ValueError, match="not a JSON summary"):
+        distributed.read_summary(tmp_path, "worker_0")
+    distributed.summary_path(tmp_path, "worker_0").write_text(json.dumps({"steps": 3}))
+    assert distributed.read_summary(tmp_path, "worker_0") == {"steps": 3}
+
+
 @needs_real_mnist
 def test_a_one_worker_cluster_trains_and_writes_weights_and_a_checkpoint(tmp_path: Path) -> None:
     command = workers.python_module_command(
@@ -25,7 +35,7 @@ def test_a_one_worker_cluster_trains_and_writes_weights_and_a_checkpoint(tmp_pat
     )
     environments = workers.tf_config_environments(workers.loopback_cluster(workers=1))
     (finished,) = workers.run_tasks(command, environments, log_dir=tmp_path, timeout=300)
-    summary = json.loads(finished.output.strip().splitlines()[-1])
+    summary = distributed.read_summary(tmp_path, finished.task)
     assert summary["workers"] == 1 and summary["steps"] == 256 // 64
     weights = np.load(tmp_path / "weights_worker_0.npz")
     assert len(weights.files) > 0
