@@ -266,7 +266,31 @@ def chapter_times_markdown(directory: str | Path | None = None) -> str:
     if not frame.empty:
         machines = ", ".join(sorted(set(frame["machine"])))
         lines += ["", f"Measured on: {machines}."]
+        peak_sentence = _matmul_peak_sentence(frame)
+        if peak_sentence:
+            lines += ["", peak_sentence]
     return "\n".join(lines)
+
+
+def _matmul_peak_sentence(frame) -> str:
+    """Say which chapters measured the float32 matmul peak, and its range; or nothing.
+
+    Two machines of the same name can differ several-fold in speed, so the peaks the
+    chapters measured in their own runs say whether their times compare.
+    """
+    if "matmul_peak_gflops" not in frame:
+        return ""
+    peaks = frame.dropna(subset=["matmul_peak_gflops"]).groupby("chapter")["matmul_peak_gflops"].max()
+    if peaks.empty:
+        return ""
+    chapters = [str(int(chapter.split("_")[0])) if chapter[:2].isdigit() else chapter for chapter in peaks.index]
+    listed = chapters[0] if len(chapters) == 1 else ", ".join(chapters[:-1]) + " and " + chapters[-1]
+    low, high = peaks.min(), peaks.max()
+    measured = f"{low:.0f}" if round(low) == round(high) else f"{low:.0f} to {high:.0f}"
+    return (
+        f"Float32 matrix-multiplication peak measured in the reference runs of "
+        f"chapter{'s' if len(chapters) > 1 else ''} {listed}: {measured} GFLOP/s."
+    )
 
 
 def pareto_front(frame, *, x: str = "train_seconds", y: str = "test_error"):

@@ -93,6 +93,20 @@ def test_chapter_summary_sums_full_runs_and_leaves_quick_runs_out(monkeypatch: p
     table = chapter_times_markdown(tmp_path)
     assert "| [02_mlp](chapters/02_mlp.ipynb) | 1 | 40 s | 1.38% |" in table
     assert "| [03_cnn](chapters/03_cnn.ipynb) | 2 | 2 min 16 s | 0.55% |" in table
+    assert "matrix-multiplication peak" not in table
+
+
+def test_chapter_times_markdown_gives_the_range_of_the_recorded_matmul_peaks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mnist_helpers.results import chapter_times_markdown
+
+    monkeypatch.delenv("BOOK_QUICK", raising=False)
+    record_result("03_cnn", model="a", test_error=0.01, train_seconds=6.0, params=1, epochs=1, directory=tmp_path, matmul_peak_gflops=435)
+    table = chapter_times_markdown(tmp_path)
+    assert table.endswith("reference runs of chapter 3: 435 GFLOP/s.")
+    record_result("05_row_lstm", model="b", test_error=0.01, train_seconds=6.0, params=1, epochs=1, directory=tmp_path, matmul_peak_gflops=452)
+    record_result("06_multidigit", model="c", test_error=0.01, train_seconds=6.0, params=1, epochs=1, directory=tmp_path, matmul_peak_gflops=430)
+    table = chapter_times_markdown(tmp_path)
+    assert table.endswith("reference runs of chapters 3, 5 and 6: 430 to 452 GFLOP/s.")
 
 
 def test_chapter_summary_takes_the_best_error_from_single_digit_records_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
