@@ -209,8 +209,10 @@ def _write_atomically(target: Path, text: str) -> None:
 
 
 def chapter_summary(directory: str | Path | None = None):
-    """One row per chapter: models trained, total training seconds, best test error.
+    """One row per chapter: models recorded, their training seconds, best test error.
 
+    A chapter records its final models, not every run of its experiments, and a model it
+    reuses from another chapter (``trained_in``) with no training seconds of its own.
     Quick-run records are left out: the summary describes full runs. The best test error
     is over the records of MNIST's single-digit test set; records scored on another test
     set (they carry a ``test_set`` key, as the multi-digit chapter's do) count towards
@@ -250,11 +252,11 @@ def chapter_times_markdown(directory: str | Path | None = None) -> str:
 
     Example:
         >>> print(chapter_times_markdown())  # doctest: +SKIP
-        | chapter | models trained | training time | best test error |
+        | chapter | models recorded | training time | best test error |
         ...
     """
     lines = [
-        "| chapter | models trained | training time | best test error |",
+        "| chapter | models recorded | training time | best test error |",
         "| --- | ---: | ---: | ---: |",
     ]
     for row in chapter_summary(directory).itertuples(index=False):
