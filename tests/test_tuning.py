@@ -26,6 +26,12 @@ def test_make_tuner_judges_on_validation_accuracy_and_checks_trials(tmp_path: Pa
     assert tuner.oracle.max_trials == 3
     with pytest.raises(ValueError, match="max_trials"):
         tuning.make_tuner(directory=tmp_path, project_name="test", max_trials=0)
+    # Without initial_points, KerasTuner's own default number of random trials applies.
+    assert tuner.oracle.num_initial_points is None
+    with pytest.raises(ValueError, match="initial_points"):
+        tuning.make_tuner(
+            directory=tmp_path, project_name="none", max_trials=8, initial_points=0
+        )
 
 
 def _third_trial(tmp_path: Path, *, initial_points: int) -> dict:
@@ -56,15 +62,6 @@ def test_the_gaussian_process_chooses_the_trials_after_the_initial_points(
     random_third = _third_trial(tmp_path, initial_points=5)
     guided_third = _third_trial(tmp_path, initial_points=2)
     assert guided_third != random_third
-    assert (
-        tuning.make_tuner(directory=tmp_path, project_name="default", max_trials=8)
-        .oracle.num_initial_points
-        is None
-    )
-    with pytest.raises(ValueError, match="initial_points"):
-        tuning.make_tuner(
-            directory=tmp_path, project_name="none", max_trials=8, initial_points=0
-        )
 
 
 def test_main_builds_the_tuner_its_flags_describe(
