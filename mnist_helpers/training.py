@@ -1,5 +1,5 @@
-"""Training and evaluation helpers: the epoch log and timing callbacks, the book's
-learning-rate recipe, test error, and CTC loss and decoding."""
+"""Training and evaluation helpers: the epoch log and timing callbacks, timing an epoch,
+the book's learning-rate recipe, test error, and CTC loss and decoding."""
 
 from __future__ import annotations
 
@@ -78,6 +78,71 @@ def training_seconds(history: keras.callbacks.History | dict) -> float:
     if not logs.get("elapsed_seconds"):
         raise ValueError("the history has no elapsed_seconds; train with callbacks=[EpochLog()] or [ElapsedTime()]")
     return float(logs["elapsed_seconds"][-1])
+
+
+def seconds_per_epoch(
+    model: keras.Model,
+    inputs: Any,
+    labels: np.ndarray | None = None,
+    *,
+    batch_size: int,
+    timed_images: int,
+    epoch_images: int,
+    warmup_batches: int = 5,
+) -> float:
+    """Time ``model.fit`` on ``timed_images`` images and scale it to ``epoch_images``.
+
+    ``model`` must be compiled. ``inputs`` is an array of examples, with ``labels``, or a
+    ``tf.data.Dataset`` of ``(inputs, labels)`` batches of ``batch_size`` that shuffles
+    itself. A fit on ``warmup_batches`` batches first builds the training graph, so only
+    training is timed, and only whole batches: a smaller last batch has a new shape, and
+    building the graph for it would count as training time.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> x, y = np.zeros((64, 4), "float32"), np.zeros(64, "int32")
+        >>> seconds = seconds_per_epoch(
+        ...     model, x, y, batch_size=8, timed_images=32, epoch_images=640
+        ... )
+        >>> seconds > 0
+        True
+    """
+    if batch_size < 1 or epoch_images < 1 or warmup_batches < 1:
+        raise ValueError(
+            "batch_size, epoch_images and warmup_batches must be positive; got "
+            f"{batch_size}, {epoch_images} and {warmup_batches}"
+        )
+    timed_batches = timed_images // batch_size
+    if timed_batches < 1:
+        raise ValueError(
+            f"timed_images={timed_images} holds no whole batch of {batch_size}; time at "
+            "least one batch"
+        )
+    timed = timed_batches * batch_size
+    if isinstance(inputs, np.ndarray):
+        if labels is None or len(labels) != len(inputs):
+            raise ValueError("an array of inputs needs labels of the same length")
+        if len(inputs) < timed:
+            raise ValueError(
+                f"timing {timed:,} images needs as many inputs; got {len(inputs):,}"
+            )
+        warm_up = warmup_batches * batch_size
+        model.fit(
+            inputs[:warm_up], labels[:warm_up], batch_size=batch_size, epochs=1, verbose=0
+        )
+        start = time.perf_counter()
+        model.fit(
+            inputs[:timed], labels[:timed], batch_size=batch_size, epochs=1, verbose=0
+        )
+    else:
+        if labels is not None:
+            raise ValueError("a dataset carries its own labels; pass labels=None")
+        # The dataset shuffles itself, so fit is told not to.
+        model.fit(inputs.take(warmup_batches), epochs=1, verbose=0, shuffle=False)
+        start = time.perf_counter()
+        model.fit(inputs.take(timed_batches), epochs=1, verbose=0, shuffle=False)
+    return (time.perf_counter() - start) * epoch_images / timed
 
 
 def steps_per_epoch(examples: int, *, batch_size: int) -> int:

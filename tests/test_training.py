@@ -112,6 +112,88 @@ def test_warmup_cosine_adam_keeps_a_moving_average_only_when_asked() -> None:
         training.warmup_cosine_adam(0.003, epochs=2, steps_per_epoch=10, ema_momentum=1.0)
 
 
+class RecordingModel:
+    """Stands in for a compiled model: records the size of what each fit call gets."""
+
+    def __init__(self) -> None:
+        self.fits: list[tuple[int, dict]] = []
+
+    def fit(self, inputs, labels=None, **options) -> None:
+        self.fits.append((len(inputs), options))
+
+
+class TakeableBatches:
+    """Stands in for a batched tf.data.Dataset: take(n) gives n batches."""
+
+    def take(self, batches: int) -> list[int]:
+        return list(range(batches))
+
+
+def test_seconds_per_epoch_times_whole_batches_after_a_warm_up(monkeypatch) -> None:
+    clock = iter([10.0, 12.0])
+    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    model = RecordingModel()
+    x, y = np.zeros((100, 4), np.float32), np.zeros(100, np.int32)
+    seconds = training.seconds_per_epoch(
+        model, x, y, batch_size=8, timed_images=50, epoch_images=960, warmup_batches=2
+    )
+    # The warm-up gets 2 batches; the timed fit 6 whole batches (48 of the 50 images),
+    # so its 2 seconds scale to 2 * 960 / 48.
+    assert [size for size, _ in model.fits] == [16, 48]
+    assert all(options["batch_size"] == 8 for _, options in model.fits)
+    assert seconds == pytest.approx(40.0)
+
+
+def test_seconds_per_epoch_takes_batches_from_a_dataset(monkeypatch) -> None:
+    clock = iter([0.0, 3.0])
+    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    model = RecordingModel()
+    seconds = training.seconds_per_epoch(
+        model, TakeableBatches(), batch_size=10, timed_images=30, epoch_images=300
+    )
+    assert [size for size, _ in model.fits] == [5, 3]
+    assert all(options["shuffle"] is False for _, options in model.fits)
+    assert seconds == pytest.approx(30.0)
+
+
+def test_seconds_per_epoch_times_a_real_fit() -> None:
+    model = build_mlp(hidden_units=(8,))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = to_flat(make_images(64)), make_labels(64)
+    seconds = training.seconds_per_epoch(
+        model, x, y, batch_size=16, timed_images=32, epoch_images=64
+    )
+    assert 0 < seconds < 60
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (dict(batch_size=0), "must be positive"),
+        (dict(timed_images=4), "no whole batch"),
+        (dict(timed_images=200), "needs as many inputs"),
+        (dict(labels=None), "labels of the same length"),
+    ],
+)
+def test_seconds_per_epoch_rejects_bad_arguments(arguments, message) -> None:
+    options = dict(labels=np.zeros(100), batch_size=8, timed_images=16, epoch_images=100)
+    options.update(arguments)
+    with pytest.raises(ValueError, match=message):
+        training.seconds_per_epoch(RecordingModel(), np.zeros((100, 4)), **options)
+
+
+def test_seconds_per_epoch_refuses_labels_beside_a_dataset() -> None:
+    with pytest.raises(ValueError, match="carries its own labels"):
+        training.seconds_per_epoch(
+            RecordingModel(),
+            TakeableBatches(),
+            np.zeros(10),
+            batch_size=2,
+            timed_images=4,
+            epoch_images=10,
+        )
+
+
 def test_matmul_peak_gflops_is_positive_and_checks_its_arguments() -> None:
     assert training.matmul_peak_gflops(size=128, repeats=1) > 0
     with pytest.raises(ValueError, match="positive"):
