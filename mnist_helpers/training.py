@@ -92,11 +92,11 @@ def seconds_per_epoch(
 ) -> float:
     """Time ``model.fit`` on ``timed_images`` images and scale it to ``epoch_images``.
 
-    ``model`` must be compiled. ``inputs`` is an array of examples, with ``labels``, or a
-    ``tf.data.Dataset`` of ``(inputs, labels)`` batches of ``batch_size`` that shuffles
-    itself. A fit on ``warmup_batches`` batches first builds the training graph, so only
-    training is timed, and only whole batches: a smaller last batch has a new shape, and
-    building the graph for it would count as training time.
+    ``model`` must be compiled. ``inputs`` is an array of examples, with ``labels``, or
+    a ``tf.data.Dataset`` of ``(inputs, labels)`` batches of ``batch_size`` that
+    shuffles itself. A fit on ``warmup_batches`` batches first builds the training
+    graph, so only training is timed, and only whole batches: a smaller last batch has
+    a new shape, and building the graph for it would count as training time.
 
     Example:
         >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
@@ -116,32 +116,50 @@ def seconds_per_epoch(
     timed_batches = timed_images // batch_size
     if timed_batches < 1:
         raise ValueError(
-            f"timed_images={timed_images} holds no whole batch of {batch_size}; time at "
-            "least one batch"
+            f"timed_images={timed_images} holds no whole batch of {batch_size}; "
+            "time at least one batch"
         )
     timed = timed_batches * batch_size
     if isinstance(inputs, np.ndarray):
         if labels is None or len(labels) != len(inputs):
-            raise ValueError("an array of inputs needs labels of the same length")
+            got = "no labels" if labels is None else f"{len(labels):,} labels"
+            raise ValueError(f"{len(inputs):,} inputs need as many labels; got {got}")
         if len(inputs) < timed:
             raise ValueError(
                 f"timing {timed:,} images needs as many inputs; got {len(inputs):,}"
             )
         warm_up = warmup_batches * batch_size
         model.fit(
-            inputs[:warm_up], labels[:warm_up], batch_size=batch_size, epochs=1, verbose=0
+            inputs[:warm_up],
+            labels[:warm_up],
+            batch_size=batch_size,
+            epochs=1,
+            verbose=0,
         )
         start = time.perf_counter()
         model.fit(
             inputs[:timed], labels[:timed], batch_size=batch_size, epochs=1, verbose=0
         )
-    else:
+    elif hasattr(inputs, "take"):
         if labels is not None:
             raise ValueError("a dataset carries its own labels; pass labels=None")
+        # A dataset of known length must hold the batches to time (a cardinality of
+        # -1 means infinite, -2 unknown).
+        batches = int(inputs.cardinality()) if hasattr(inputs, "cardinality") else -2
+        if 0 <= batches < timed_batches:
+            raise ValueError(
+                f"timing {timed_batches} batches needs as many in the dataset; it has "
+                f"{batches}"
+            )
         # The dataset shuffles itself, so fit is told not to.
         model.fit(inputs.take(warmup_batches), epochs=1, verbose=0, shuffle=False)
         start = time.perf_counter()
         model.fit(inputs.take(timed_batches), epochs=1, verbose=0, shuffle=False)
+    else:
+        raise ValueError(
+            "inputs must be a NumPy array (with labels) or a tf.data.Dataset of "
+            f"batches; got {type(inputs).__name__}"
+        )
     return (time.perf_counter() - start) * epoch_images / timed
 
 

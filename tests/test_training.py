@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import make_images, make_labels
 
 from mnist_helpers import training
@@ -172,7 +173,8 @@ def test_seconds_per_epoch_times_a_real_fit() -> None:
         (dict(batch_size=0), "must be positive"),
         (dict(timed_images=4), "no whole batch"),
         (dict(timed_images=200), "needs as many inputs"),
-        (dict(labels=None), "labels of the same length"),
+        (dict(labels=None), "need as many labels; got no labels"),
+        (dict(labels=np.zeros(99)), "got 99 labels"),
     ],
 )
 def test_seconds_per_epoch_rejects_bad_arguments(arguments, message) -> None:
@@ -180,6 +182,25 @@ def test_seconds_per_epoch_rejects_bad_arguments(arguments, message) -> None:
     options.update(arguments)
     with pytest.raises(ValueError, match=message):
         training.seconds_per_epoch(RecordingModel(), np.zeros((100, 4)), **options)
+
+
+def test_seconds_per_epoch_refuses_a_dataset_too_short_to_time() -> None:
+    batches = tf.data.Dataset.from_tensor_slices((np.zeros((40, 4)), np.zeros(40)))
+    with pytest.raises(ValueError, match="needs as many in the dataset; it has 4"):
+        training.seconds_per_epoch(
+            RecordingModel(),
+            batches.batch(10),
+            batch_size=10,
+            timed_images=50,
+            epoch_images=100,
+        )
+
+
+def test_seconds_per_epoch_names_inputs_it_cannot_time() -> None:
+    with pytest.raises(ValueError, match="NumPy array .* tf.data.Dataset of batches; got list"):
+        training.seconds_per_epoch(
+            RecordingModel(), [[0.0]] * 10, batch_size=2, timed_images=4, epoch_images=10
+        )
 
 
 def test_seconds_per_epoch_refuses_labels_beside_a_dataset() -> None:
