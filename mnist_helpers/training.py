@@ -128,38 +128,41 @@ def seconds_per_epoch(
             raise ValueError(
                 f"timing {timed:,} images needs as many inputs; got {len(inputs):,}"
             )
-        warm_up = warmup_batches * batch_size
-        model.fit(
-            inputs[:warm_up],
-            labels[:warm_up],
-            batch_size=batch_size,
-            epochs=1,
-            verbose=0,
-        )
-        start = time.perf_counter()
-        model.fit(
-            inputs[:timed], labels[:timed], batch_size=batch_size, epochs=1, verbose=0
-        )
+
+        def fit_batches(count: int) -> None:
+            images = count * batch_size
+            model.fit(
+                inputs[:images],
+                labels[:images],
+                batch_size=batch_size,
+                epochs=1,
+                verbose=0,
+            )
+
     elif hasattr(inputs, "take"):
         if labels is not None:
             raise ValueError("a dataset carries its own labels; pass labels=None")
         # A dataset of known length must hold the batches to time (a cardinality of
         # -1 means infinite, -2 unknown).
-        batches = int(inputs.cardinality()) if hasattr(inputs, "cardinality") else -2
+        batches = int(inputs.cardinality())
         if 0 <= batches < timed_batches:
             raise ValueError(
                 f"timing {timed_batches} batches needs as many in the dataset; it has "
                 f"{batches}"
             )
-        # The dataset shuffles itself, so fit is told not to.
-        model.fit(inputs.take(warmup_batches), epochs=1, verbose=0, shuffle=False)
-        start = time.perf_counter()
-        model.fit(inputs.take(timed_batches), epochs=1, verbose=0, shuffle=False)
+
+        def fit_batches(count: int) -> None:
+            # The dataset shuffles itself, so fit is told not to.
+            model.fit(inputs.take(count), epochs=1, verbose=0, shuffle=False)
+
     else:
         raise ValueError(
             "inputs must be a NumPy array (with labels) or a tf.data.Dataset of "
             f"batches; got {type(inputs).__name__}"
         )
+    fit_batches(warmup_batches)
+    start = time.perf_counter()
+    fit_batches(timed_batches)
     return (time.perf_counter() - start) * epoch_images / timed
 
 

@@ -124,7 +124,10 @@ class RecordingModel:
 
 
 class TakeableBatches:
-    """Stands in for a batched tf.data.Dataset: take(n) gives n batches."""
+    """Stands in for a batched tf.data.Dataset of unknown length: take(n) gives n batches."""
+
+    def cardinality(self) -> int:
+        return -2  # tf.data.UNKNOWN_CARDINALITY
 
     def take(self, batches: int) -> list[int]:
         return list(range(batches))
@@ -184,34 +187,27 @@ def test_seconds_per_epoch_rejects_bad_arguments(arguments, message) -> None:
         training.seconds_per_epoch(RecordingModel(), np.zeros((100, 4)), **options)
 
 
-def test_seconds_per_epoch_refuses_a_dataset_too_short_to_time() -> None:
-    batches = tf.data.Dataset.from_tensor_slices((np.zeros((40, 4)), np.zeros(40)))
-    with pytest.raises(ValueError, match="needs as many in the dataset; it has 4"):
+@pytest.mark.parametrize(
+    ("inputs", "labels", "message"),
+    [
+        (
+            tf.data.Dataset.from_tensor_slices((np.zeros((40, 4)), np.zeros(40))).batch(10),
+            None,
+            "needs as many in the dataset; it has 4",
+        ),
+        ([[0.0]] * 60, None, "NumPy array .* tf.data.Dataset of batches; got list"),
+        (TakeableBatches(), np.zeros(60), "carries its own labels"),
+    ],
+)
+def test_seconds_per_epoch_rejects_inputs_it_cannot_time(inputs, labels, message) -> None:
+    with pytest.raises(ValueError, match=message):
         training.seconds_per_epoch(
             RecordingModel(),
-            batches.batch(10),
+            inputs,
+            labels,
             batch_size=10,
             timed_images=50,
             epoch_images=100,
-        )
-
-
-def test_seconds_per_epoch_names_inputs_it_cannot_time() -> None:
-    with pytest.raises(ValueError, match="NumPy array .* tf.data.Dataset of batches; got list"):
-        training.seconds_per_epoch(
-            RecordingModel(), [[0.0]] * 10, batch_size=2, timed_images=4, epoch_images=10
-        )
-
-
-def test_seconds_per_epoch_refuses_labels_beside_a_dataset() -> None:
-    with pytest.raises(ValueError, match="carries its own labels"):
-        training.seconds_per_epoch(
-            RecordingModel(),
-            TakeableBatches(),
-            np.zeros(10),
-            batch_size=2,
-            timed_images=4,
-            epoch_images=10,
         )
 
 
