@@ -361,6 +361,70 @@ def shift_averaging(
     return keras.Model(inputs, outputs, name=name or f"{model.name}_shift_averaged")
 
 
+def average_predictions(members: Sequence[keras.Model], *, name: str) -> keras.Model:
+    """Build one model that returns the mean of several models' probabilities.
+
+    For an ensemble, or for one network at several epochs' weights
+    (:func:`snapshot_average`): one input of the members' shape, every member applied to
+    it, and an ``Average`` layer over their outputs. The members need different names.
+
+    Example:
+        >>> members = [build_small_cnn(name=f"member_{index}") for index in (1, 2)]
+        >>> ensemble = average_predictions(members, name="ensemble")
+        >>> [layer.name for layer in ensemble.layers]
+        ['image', 'member_1', 'member_2', 'average']
+    """
+    if len(members) < 2:
+        raise ValueError(
+            f"an average needs at least two models; got {len(members)}: "
+            "use a single model as it is"
+        )
+    shapes = {member.input_shape[1:] for member in members}
+    if len(shapes) > 1:
+        raise ValueError(f"the members read different inputs: {sorted(map(str, shapes))}")
+    names = [member.name for member in members]
+    if len(set(names)) < len(names):
+        raise ValueError(f"the members need different names; got {names}")
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
+    outputs = layers.Average(name="average")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name=name)
+
+
+def snapshot_average(
+    network: keras.Model,
+    weight_sets: Sequence[list[np.ndarray]],
+    *,
+    name: str | None = None,
+) -> keras.Model:
+    """Average a network's predictions over several sets of its weights.
+
+    Each set, as ``network.get_weights()`` returns it (``training.KeepEpochWeights``
+    keeps one per epoch), goes into a copy of ``network`` made by
+    ``keras.models.clone_model``; :func:`average_predictions` averages the copies.
+    ``network`` itself is left unchanged. Each set costs one forward pass per image.
+
+    Example:
+        >>> network = build_small_cnn()
+        >>> averaged = snapshot_average(network, [network.get_weights()] * 2)
+        >>> [layer.name for layer in averaged.layers]
+        ['image', 'small_cnn_snapshot_1', 'small_cnn_snapshot_2', 'average']
+    """
+    if len(weight_sets) < 2:
+        raise ValueError(
+            f"snapshot_average needs at least two sets of weights; got {len(weight_sets)}"
+        )
+    copies = []
+    for index, weights in enumerate(weight_sets, start=1):
+        copy = keras.models.clone_model(network)
+        copy.set_weights(weights)
+        # A model of its own around each copy gives the copies different names.
+        inputs = keras.Input(shape=network.input_shape[1:], name="image")
+        copies.append(
+            keras.Model(inputs, copy(inputs), name=f"{network.name}_snapshot_{index}")
+        )
+    return average_predictions(copies, name=name or f"{network.name}_snapshot_average")
+
+
 def forward_flops(model: keras.Model) -> int:
     """Count the floating-point operations of one image's forward pass through a model.
 

@@ -1,5 +1,5 @@
-"""Training and evaluation helpers: the epoch log and timing callbacks, timing an epoch,
-the book's learning-rate recipe, test error, and CTC loss and decoding."""
+"""Training and evaluation helpers: the epoch log, timing and weight-keeping callbacks,
+timing an epoch, the book's learning-rate recipe, test error, and CTC loss and decoding."""
 
 from __future__ import annotations
 
@@ -51,6 +51,41 @@ class EpochLog(ElapsedTime):
         super().on_epoch_end(epoch, logs)
         total = (self.params or {}).get("epochs") or epoch + 1
         print(format_epoch(epoch, total, logs or {}), flush=True)
+
+
+class KeepEpochWeights(keras.callbacks.Callback):
+    """Keep the model's weights at the end of each of the last ``count`` epochs.
+
+    ``weights`` holds them oldest first, each as ``model.get_weights()`` returns it. They
+    are the weights the last steps left, before ``fit`` copies a moving average into the
+    model (``use_ema=True``), so the two can be compared, and several epochs' weights can
+    be averaged at prediction time (``models.snapshot_average``).
+
+    Example:
+        >>> keep = KeepEpochWeights(count=2)
+        >>> model.fit(x, y, epochs=5, callbacks=[keep])  # doctest: +SKIP
+        >>> len(keep.weights)  # doctest: +SKIP
+        2
+        >>> KeepEpochWeights(count=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: count is how many epochs' weights to keep, at least 1; got 0
+    """
+
+    def __init__(self, *, count: int = 1) -> None:
+        super().__init__()
+        if count < 1:
+            raise ValueError(
+                f"count is how many epochs' weights to keep, at least 1; got {count}"
+            )
+        self.count = count
+        self.weights: list[list[np.ndarray]] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.weights = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.weights = [*self.weights, self.model.get_weights()][-self.count :]
 
 
 def format_epoch(epoch: int, total: int, logs: dict) -> str:

@@ -1,4 +1,5 @@
-"""The model builders (MLP, recurrent, simple and small CNN, the shared trunk) and the FLOP counter."""
+"""The model builders (MLP, recurrent, simple and small CNN, the shared trunk), the prediction
+averages (shifts, ensembles, snapshots) and the FLOP counter."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from conftest import make_images
 
 from mnist_helpers import augment
 from mnist_helpers.models import (
+    average_predictions,
     build_deotte_cnn,
     build_mlp,
     build_recurrent_classifier,
@@ -18,6 +20,7 @@ from mnist_helpers.models import (
     copy_trunk_weights,
     forward_flops,
     shift_averaging,
+    snapshot_average,
 )
 from mnist_helpers.multidigit import BLANK
 from mnist_helpers.normalization import FusedBatchNormalization
@@ -302,3 +305,54 @@ def test_shift_averaging_rejects_a_shift_too_large_for_the_image() -> None:
         shift_averaging(build_small_cnn(), shift=0)
     with pytest.raises(ValueError, match="larger than"):
         shift_averaging(build_small_cnn(), shift=14)
+
+
+def _tiny_cnn(name: str) -> keras.Model:
+    return build_small_cnn(filters=(4,), convolutions_per_stage=1, name=name)
+
+
+def test_average_predictions_is_the_mean_of_the_members() -> None:
+    keras.utils.set_random_seed(0)
+    members = [_tiny_cnn(f"member_{index}") for index in range(3)]
+    images = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    ensemble = average_predictions(members, name="ensemble")
+    expected = np.mean([member.predict(images, verbose=0) for member in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict(images, verbose=0), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [(("one",), "at least two"), (("same", "same"), "different names")],
+)
+def test_average_predictions_rejects_bad_members(names, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        average_predictions([_tiny_cnn(name) for name in names], name="ensemble")
+
+
+def test_average_predictions_rejects_members_reading_different_inputs() -> None:
+    members = [_tiny_cnn("a"), build_mlp(hidden_units=(4,), name="b")]
+    with pytest.raises(ValueError, match="different inputs"):
+        average_predictions(members, name="ensemble")
+
+
+def test_snapshot_average_averages_the_network_at_each_set_of_weights(tmp_path) -> None:
+    keras.utils.set_random_seed(0)
+    network = _tiny_cnn("network")
+    first_weights = network.get_weights()
+    other = _tiny_cnn("other")
+    images = np.random.default_rng(1).random((4, 28, 28, 1)).astype("float32")
+    averaged = snapshot_average(network, [first_weights, other.get_weights()])
+    expected = (network.predict(images, verbose=0) + other.predict(images, verbose=0)) / 2
+    np.testing.assert_allclose(averaged.predict(images, verbose=0), expected, atol=1e-6)
+    # The network keeps its own weights, and the average saves and loads like any model.
+    for kept, original in zip(network.get_weights(), first_weights):
+        np.testing.assert_array_equal(kept, original)
+    averaged.save(tmp_path / "averaged.keras")
+    reloaded = keras.saving.load_model(tmp_path / "averaged.keras")
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), expected, atol=1e-6)
+
+
+def test_snapshot_average_needs_two_sets_of_weights() -> None:
+    network = _tiny_cnn("network")
+    with pytest.raises(ValueError, match="at least two sets"):
+        snapshot_average(network, [network.get_weights()])

@@ -227,3 +227,32 @@ def test_ctc_beam_search_sums_over_paths_where_greedy_reads_one_path() -> None:
     assert training.ctc_decode_sequences(logits, beam_width=4) == ["1"]
     with pytest.raises(ValueError, match="beam_width"):
         training.ctc_decode_sequences(logits, beam_width=0)
+
+
+def test_keep_epoch_weights_keeps_the_last_epochs_weights_oldest_first() -> None:
+    keras.utils.set_random_seed(0)
+    x, y = to_flat(make_images(40)), make_labels(40)
+    model = build_mlp(hidden_units=(8,))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+
+    class RecordEveryEpoch(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append(self.model.get_weights())
+
+    keep, every_epoch = training.KeepEpochWeights(count=2), RecordEveryEpoch()
+    model.fit(x, y, epochs=4, batch_size=20, verbose=0, callbacks=[keep, every_epoch])
+    assert len(keep.weights) == 2
+    for kept, expected in zip(keep.weights, every_epoch.weights[-2:]):
+        for kept_array, expected_array in zip(kept, expected):
+            np.testing.assert_array_equal(kept_array, expected_array)
+    # A second fit starts a new record.
+    model.fit(x, y, epochs=1, batch_size=20, verbose=0, callbacks=[keep])
+    assert len(keep.weights) == 1
+
+
+def test_keep_epoch_weights_needs_a_positive_count() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        training.KeepEpochWeights(count=0)
