@@ -1,5 +1,6 @@
 """Training and evaluation helpers: the epoch log, timing and weight-keeping callbacks,
-timing an epoch, the book's learning-rate recipe, test error, and CTC loss and decoding."""
+timing an epoch, the book's learning-rate recipe and compile step, test error, and CTC
+loss and decoding."""
 
 from __future__ import annotations
 
@@ -304,6 +305,39 @@ def warmup_cosine_adam(
     )
 
 
+def compile_classifier(
+    model: keras.Model,
+    *,
+    peak_learning_rate: float,
+    epochs: int,
+    examples: int,
+    batch_size: int,
+    ema_momentum: float | None = None,
+) -> None:
+    """Compile a digit classifier with the book's recipe for ``epochs`` epochs over ``examples``.
+
+    The optimizer is :func:`warmup_cosine_adam`, the loss sparse categorical
+    cross-entropy on integer labels, the metric accuracy.
+
+    Example:
+        >>> from mnist_helpers.models import build_small_cnn
+        >>> model = build_small_cnn()
+        >>> compile_classifier(model, peak_learning_rate=0.003, epochs=5, examples=1_000, batch_size=100)
+        >>> model.loss, model.optimizer.use_ema
+        ('sparse_categorical_crossentropy', False)
+    """
+    model.compile(
+        optimizer=warmup_cosine_adam(
+            peak_learning_rate,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch(examples, batch_size=batch_size),
+            ema_momentum=ema_momentum,
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
 def classification_error(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     """Return the fraction of examples whose most probable class is not the label.
 
@@ -323,13 +357,16 @@ def classification_error(y_true: np.ndarray, probabilities: np.ndarray) -> float
     return zero_one_loss(y_true, probabilities.argmax(axis=1), normalize=False) / len(y_true)
 
 
+# Registered, so that a model compiled with it can be cloned, saved and loaded.
+@keras.saving.register_keras_serializable(package="mnist_helpers")
 def ctc_loss(labels: Any, logits: Any, *, blank: int = 10) -> Any:
     """Connectionist temporal classification loss, usable as a Keras ``loss``.
 
     ``labels`` are digit sequences padded with ``blank`` (shape (batch, max_length));
     ``logits`` are a sequence model's outputs (shape (batch, steps, classes)) with the
     CTC blank at index ``blank``. Every output step is used, and each label's length
-    is the number of entries that are not ``blank``.
+    is the number of entries that are not ``blank``. The function is registered with
+    Keras, so ``keras.models.clone_model`` and ``keras.saving.load_model`` find it.
 
     Example:
         >>> model.compile(optimizer="adam", loss=ctc_loss)  # doctest: +SKIP

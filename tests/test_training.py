@@ -105,6 +105,20 @@ def test_ctc_loss_is_low_for_the_right_sequence_and_decoding_reads_it() -> None:
     assert training.ctc_decode_sequences(np.eye(11)[[[10, 10, 10]]]) == [""]
 
 
+def test_a_model_compiled_with_ctc_loss_clones_and_reloads(tmp_path) -> None:
+    from keras import layers
+
+    from mnist_helpers import training
+
+    inputs = keras.Input(shape=(8, 4))
+    model = keras.Model(inputs, layers.Dense(11)(inputs))
+    model.compile(optimizer="adam", loss=training.ctc_loss)
+    assert keras.models.clone_model(model).loss is training.ctc_loss
+    model.save(tmp_path / "ctc.keras")
+    reloaded = keras.saving.load_model(tmp_path / "ctc.keras")
+    assert reloaded.loss is training.ctc_loss
+
+
 def test_warmup_cosine_adam_keeps_a_moving_average_only_when_asked() -> None:
     assert not training.warmup_cosine_adam(0.003, epochs=2, steps_per_epoch=10).use_ema
     optimizer = training.warmup_cosine_adam(0.003, epochs=2, steps_per_epoch=10, ema_momentum=0.9)
