@@ -78,8 +78,7 @@ class ReaderRecipe:
             )
         object.__setattr__(self, "transforms", _transform_pairs(self.transforms))
         object.__setattr__(self, "seeds", _distinct_seeds(self.seeds))
-        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
-            raise ValueError(f"ema_momentum must be in (0, 1), e.g. 0.99, or None; got {self.ema_momentum}")
+        training.check_ema_momentum(self.ema_momentum)
         if self.snapshot_epochs is not None:
             _check_whole_number(
                 "snapshot_epochs",

@@ -269,6 +269,22 @@ def warmup_cosine_schedule(
     )
 
 
+def check_ema_momentum(ema_momentum: float | None) -> None:
+    """Refuse a moving-average momentum outside (0, 1); ``None`` means no moving average.
+
+    Example:
+        >>> check_ema_momentum(0.99)
+        >>> check_ema_momentum(1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: ema_momentum must be in (0, 1), e.g. 0.99, or None for no moving average; got 1.0
+    """
+    if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
+        raise ValueError(
+            f"ema_momentum must be in (0, 1), e.g. 0.99, or None for no moving average; got {ema_momentum}"
+        )
+
+
 def warmup_cosine_adam(
     peak_learning_rate: float,
     *,
@@ -292,8 +308,7 @@ def warmup_cosine_adam(
         >>> warmup_cosine_adam(0.003, epochs=7, steps_per_epoch=469, ema_momentum=0.99).use_ema
         True
     """
-    if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
-        raise ValueError(f"ema_momentum must be in (0, 1), e.g. 0.99; got {ema_momentum}")
+    check_ema_momentum(ema_momentum)
     schedule = warmup_cosine_schedule(
         peak_learning_rate, epochs=epochs, steps_per_epoch=steps_per_epoch, warmup_epochs=warmup_epochs
     )
