@@ -31,10 +31,12 @@ QUICK_EPOCHS = 2
 QUICK_MEMBERS = 2
 
 _DEFAULT_TRANSFORMS = (("rotation_degrees", 10), ("zoom", 0.1), ("translation", 0.1))
+# The strengths digit_augmentation takes; its other keywords (the seed, the block's
+# name and resample_once, a switch rather than a strength) are not transforms.
 _TRANSFORM_NAMES = tuple(
     name
     for name in inspect.signature(augment.digit_augmentation).parameters
-    if name not in ("seed", "name")
+    if name not in ("seed", "name", "resample_once")
 )
 
 

@@ -24,6 +24,7 @@ from mnist_helpers.recipes import ReaderRecipe
         ({"peak_learning_rate": 0.0}, "peak_learning_rate must be a positive number"),
         ({"transforms": {"rotation": 10}}, "'rotation' is not a transform .* rotation_degrees, zoom"),
         ({"transforms": {"zoom": -0.1}}, "the strength of zoom must be a number of at least 0"),
+        ({"transforms": {"resample_once": 1}}, "'resample_once' is not a transform"),
         ({"seeds": ()}, "seeds needs at least one seed"),
         ({"seeds": (42, 42)}, "the members' seeds must differ"),
         ({"seeds": (4.5,)}, "each seed must be a whole number"),
